@@ -1,0 +1,71 @@
+"""The ``curate`` command line.
+
+Commands live in one module each and are imported only when run, so
+``curate --help`` stays fast and never imports torch or pyarrow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from curate import __version__
+from curate.errors import CurateError
+
+# name -> (module, attribute, one-line help shown by `curate --help`)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "ingest": ("curate.cli.ingest", "ingest", "Read ShareGPT / OpenAI / Alpaca / ... files into a store."),
+    "info": ("curate.cli.info", "info", "Show what a store holds: counts, languages, flags, stages."),
+    "export": ("curate.cli.export", "export", "Write the base table back out as JSONL (messages or ShareGPT)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, short) for name, (_, _, short) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="curate")
+def cli() -> None:
+    """curate: build the best, most diverse SFT subset from a large pool of conversations.
+
+    Stages share one store directory: ingest -> embed -> tag -> score -> dedup -> select -> train.
+    """
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print one red line on stderr and exit."""
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: user errors are one red line and exit status 1."""
+    try:
+        code = cli.main(args=argv, prog_name="curate", standalone_mode=False)
+    except CurateError as exc:
+        fail(str(exc))
+    except click.exceptions.Abort:
+        fail("aborted", 130)
+    except click.ClickException as exc:  # usage errors: bad option, missing argument, ...
+        command = exc.ctx.command_path if getattr(exc, "ctx", None) else "curate"
+        fail(f"{exc.format_message()} (see `{command} --help`)")
+    except KeyboardInterrupt:
+        fail("interrupted; run the same command again to resume where it stopped", 130)
+    sys.exit(code or 0)

@@ -1,0 +1,93 @@
+"""Options shared by commands, and ``--config file.yaml``.
+
+A config file supplies defaults for any option (flags given on the command line
+win). Keys are option names with dashes or underscores; a section named after
+the command (``ingest:``) applies to that command only, top-level keys to all::
+
+    store: runs/pool
+    ingest:
+      max-chars: 100000
+      map: [instruction=question, output=answer]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from curate.errors import InputError
+
+
+def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(value).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise click.BadParameter(f"config file {value!r} not found") from None
+    except yaml.YAMLError as exc:
+        raise click.BadParameter(f"config file {value!r} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise click.BadParameter(f"config file {value!r} must hold a mapping of option names to values")
+    command = ctx.command.name
+    merged = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    section = data.get(command)
+    if isinstance(section, dict):
+        merged.update(section)
+    known = {p.name for p in ctx.command.params}
+    defaults = {}
+    for key, val in merged.items():
+        name = str(key).replace("-", "_")
+        if name not in known:
+            if isinstance(section, dict) and key in section:
+                raise click.BadParameter(f"config file {value!r}: `{command}` has no option {key!r}")
+            continue  # top-level keys meant for other commands
+        defaults[name] = val
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    return value
+
+
+def config_option(fn: Callable) -> Callable:
+    return click.option(
+        "--config",
+        type=click.Path(dir_okay=False),
+        is_eager=True,
+        expose_value=False,
+        callback=_load_config,
+        help="YAML file with defaults for any option of this command.",
+    )(fn)
+
+
+def overwrite_option(fn: Callable) -> Callable:
+    return click.option(
+        "--overwrite", is_flag=True, help="Replace results built with other inputs or parameters."
+    )(fn)
+
+
+def parse_pairs(values: tuple[str, ...] | list[str], option: str) -> dict[str, str]:
+    """``("a=b", "c=d,e=f")`` -> ``{"a": "b", "c": "d", "e": "f"}``."""
+    pairs: dict[str, str] = {}
+    for value in values:
+        for part in str(value).split(","):
+            if not part.strip():
+                continue
+            key, sep, val = part.partition("=")
+            if not sep or not key.strip() or not val.strip():
+                raise InputError(f"{option} expects KEY=VALUE, got {part!r}")
+            pairs[key.strip()] = val.strip()
+    return pairs
+
+
+def quiet_option(fn: Callable) -> Callable:
+    return click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary tables.")(fn)
+
+
+def as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]

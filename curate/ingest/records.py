@@ -1,0 +1,115 @@
+"""From an adapter's Conversation to a base-table row: checks, flags, id.
+
+Checks that reject a record (reason codes in the rejects table):
+
+``non_string_content``  a message whose content is not text
+``empty_content``       no user or assistant message has any text
+``too_long``            more characters in all messages than ``max_chars``
+
+Everything else that is odd but usable becomes a flag (:mod:`curate.flags`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import orjson
+
+from curate.flags import structure_flags, text_flags
+from curate.ids import conversation_id
+from curate.ingest.formats import Conversation, RecordError
+from curate.store.schema import RAW_LIMIT
+
+_MISSING = object()
+
+
+class Prepared(NamedTuple):
+    id: str
+    roles: list[str]
+    contents: list[str]
+    rejected: str | None
+    user_text: str
+    assistant_text: str
+    n_turns: int
+    n_chars: int
+    flags: list[str]
+    meta: str | None
+
+
+def prepare(conv: Conversation, max_chars: int) -> Prepared:
+    """Validate a conversation and compute what the base table stores about it."""
+    messages = conv.messages
+    if not messages:
+        raise RecordError("empty_content", "no messages")
+    roles = [m[0] for m in messages]
+    contents = [m[1] for m in messages]
+    for i, content in enumerate(contents):
+        if type(content) is not str:
+            raise RecordError("non_string_content", f"message {i} content is a {type(content).__name__}")
+    n_chars = sum(map(len, contents))
+    if n_chars > max_chars:
+        raise RecordError("too_long", f"{n_chars} characters (limit --max-chars {max_chars})")
+    if len(roles) == 2 and roles[0] == "user" and roles[1] == "assistant":
+        user_text, assistant_text, n_turns = contents[0], contents[1], 1
+    else:
+        user_parts = [c for r, c in messages if r == "user"]
+        user_text = "\n".join(user_parts)
+        assistant_text = "\n".join([c for r, c in messages if r == "assistant"])
+        n_turns = len(user_parts)
+    if not user_text.strip() and not assistant_text.strip():
+        raise RecordError("empty_content", "no user or assistant text")
+    rejected = conv.rejected
+    if rejected is not None and type(rejected) is not str:
+        raise RecordError("non_string_content", "rejected answer is not text")
+    flags = structure_flags(roles, contents)
+    text = "\n".join(contents) if rejected is None else "\n".join([*contents, rejected])
+    flags += text_flags(text)
+    if conv.flags:
+        flags += conv.flags
+    if len(flags) > 1:
+        flags.sort()
+    meta = orjson.dumps(conv.meta, option=orjson.OPT_SORT_KEYS).decode() if conv.meta else None
+    return Prepared(
+        conversation_id(messages),
+        roles,
+        contents,
+        rejected,
+        user_text,
+        assistant_text,
+        n_turns,
+        n_chars,
+        flags,
+        meta,
+    )
+
+
+def apply_field_map(record: Any, mapping: dict[str, str]) -> Any:
+    """Expose ``record[source]`` (a dotted path for nested fields) as ``record[field]``."""
+    if not mapping or not isinstance(record, dict):
+        return record
+    out = dict(record)
+    for field, source in mapping.items():
+        value: Any = record
+        for part in source.split("."):
+            value = value.get(part, _MISSING) if isinstance(value, dict) else _MISSING
+            if value is _MISSING:
+                break
+        if value is _MISSING:
+            continue
+        if "." not in source:
+            out.pop(source, None)
+        out[field] = value
+    return out
+
+
+def raw_text(value: Any = _MISSING, raw: bytes | None = None) -> tuple[str, int]:
+    """The raw form of a rejected record, cut at RAW_LIMIT bytes, and its full size."""
+    if raw is None:
+        try:
+            raw = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:
+            raw = repr(value).encode("utf-8", "backslashreplace")
+    size = len(raw)
+    if size > RAW_LIMIT:
+        raw = raw[:RAW_LIMIT]
+    return raw.decode("utf-8", "backslashreplace"), size

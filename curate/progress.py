@@ -1,0 +1,89 @@
+"""Rich progress bars on stderr for long loops (items/s and ETA).
+
+The bars refresh from the caller's thread (at most ``REFRESH_HZ`` times a second)
+instead of rich's background thread, so a stage may fork worker processes while
+a bar is shown.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+REFRESH_HZ = 8
+_console: Console | None = None
+
+
+def console() -> Console:
+    """The stderr console shared by progress bars and summaries."""
+    global _console
+    if _console is None:
+        _console = Console(stderr=True)
+    return _console
+
+
+class ItemsColumn(ProgressColumn):
+    """``12,345 records  8,901/s``: a count and a rate that need not be the bar's unit."""
+
+    def __init__(self, unit: str):
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        items = task.fields.get("items", 0)
+        elapsed = max(time.monotonic() - task.fields.get("t0", time.monotonic()), 1e-9)
+        return Text(f"{items:,} {self.unit}  {items / elapsed:,.0f}/s", style="progress.data.speed")
+
+
+@contextmanager
+def progress_bar(
+    description: str, total: float | None, unit: str = "rows", enabled: bool = True
+) -> Iterator[Callable[[float, int], None]]:
+    """A bar over ``total`` units (bytes, rows, ...) that also counts items.
+
+    Yields ``advance(units, items)``.
+    """
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        ItemsColumn(unit),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console(),
+        disable=not enabled,
+        auto_refresh=False,
+    )
+    with progress:
+        task = progress.add_task(description, total=total, items=0, t0=time.monotonic())
+        count = 0
+        last = 0.0
+
+        def advance(units: float, items: int) -> None:
+            nonlocal count, last
+            count += items
+            progress.update(task, advance=units, items=count)
+            now = time.monotonic()
+            if now - last >= 1 / REFRESH_HZ:
+                progress.refresh()
+                last = now
+
+        yield advance
+        progress.refresh()

@@ -1,0 +1,118 @@
+"""Resumable, shard-by-shard writing of a sidecar table.
+
+A later stage (embed, tag, score, dedup) adds columns keyed by ``id``. It writes
+one sidecar shard per base shard, holding the same ids in the same order, so that
+reading a sidecar back is a column append rather than a join. Each shard is
+written atomically; a present shard file *is* the completion record, so a killed
+run resumes with :meth:`SidecarWriter.pending` and never writes a shard twice.
+
+Typical use::
+
+    writer = SidecarWriter(store, "score.heuristics", params={"version": 1}, overwrite=False)
+    for index in writer.pending():
+        shard = store.read_shard(index, columns=["id", "messages"])
+        writer.write(index, compute_columns(shard))
+    writer.finish(counts={...})
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.errors import StageConflict, StoreError
+from curate.store import files
+from curate.store.manifest import environment, fingerprint, now_iso
+from curate.store.store import Store, list_shards, shard_name
+
+PARQUET_OPTIONS = {"compression": "zstd", "use_dictionary": True, "write_statistics": True}
+
+
+def write_table_atomic(table: pa.Table, path) -> None:
+    tmp = files.tmp_path(path)
+    pq.write_table(table, tmp, **PARQUET_OPTIONS)
+    files.commit(tmp, path)
+
+
+class SidecarWriter:
+    """Writes the sidecar ``name`` for the store's base table, resuming where it stopped."""
+
+    def __init__(self, store: Store, name: str, params: dict[str, Any], overwrite: bool = False):
+        store.require_base()
+        self.store = store
+        self.name = name
+        self.dir = store.sidecar_dir(name)
+        self.manifest_name = f"sidecar.{name}"
+        self.params = params
+        base = store.manifest("ingest")
+        self.identity = {"params": params, "base": base["fingerprint"]}
+        self.fingerprint = fingerprint(self.identity)
+        self.started = time.time()
+        existing = store.manifest(self.manifest_name)
+        if existing is not None and existing.get("fingerprint") != self.fingerprint:
+            if not overwrite:
+                raise StageConflict(
+                    f"sidecar {name!r} already exists with other parameters or another base table "
+                    f"(existing: {existing.get('params')}); pass --overwrite to replace it, "
+                    "or choose another name"
+                )
+            existing = None
+        if existing is None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            store.write_manifest(
+                self.manifest_name,
+                {
+                    "stage": name,
+                    "status": "running",
+                    "fingerprint": self.fingerprint,
+                    "params": params,
+                    "base_fingerprint": base["fingerprint"],
+                    "started": now_iso(),
+                    "environment": environment(),
+                },
+            )
+        self.dir.mkdir(parents=True, exist_ok=True)
+        files.clean_tmp(self.dir)
+
+    @property
+    def complete(self) -> bool:
+        manifest = self.store.manifest(self.manifest_name)
+        return bool(manifest and manifest.get("status") == "complete")
+
+    def pending(self) -> list[int]:
+        """Base shard numbers that have no sidecar shard yet, in order."""
+        done = {p.name for p in list_shards(self.dir)}
+        return [i for i in range(self.store.num_shards) if shard_name(i) not in done]
+
+    def write(self, index: int, table: pa.Table) -> None:
+        ids = pq.read_table(self.store.base_dir / shard_name(index), columns=["id"]).column("id")
+        if "id" not in table.column_names or not table.column("id").equals(ids):
+            raise StoreError(
+                f"sidecar {self.name!r} shard {index}: the ids must be those of base shard {index}, "
+                "in the same order"
+            )
+        write_table_atomic(table, self.dir / shard_name(index))
+
+    def finish(self, counts: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+        missing = self.pending()
+        if missing:
+            raise StoreError(f"sidecar {self.name!r} is missing shards {missing[:5]}; cannot finish")
+        manifest = self.store.manifest(self.manifest_name) or {}
+        wall = time.time() - self.started
+        rows = self.store.num_rows()
+        manifest.update(
+            {
+                "status": "complete",
+                "finished": now_iso(),
+                "rows": rows,
+                "counts": counts or {},
+                "wall_seconds_last_run": round(wall, 3),
+                **extra,
+            }
+        )
+        self.store.write_manifest(self.manifest_name, manifest)
+        return manifest
