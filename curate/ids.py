@@ -1,7 +1,7 @@
 """Stable conversation ids.
 
 ``id`` is the BLAKE2b-128 hash (32 hex characters) of the conversation's roles and
-contents, after a light normalisation of each content: CRLF to LF, surrounding
+contents (each message encoded as ``role:length:content``), after a light normalisation of each content: CRLF to LF, surrounding
 whitespace stripped, Unicode NFC. So the same conversation gets the same id on
 every run and machine, and copies that differ only in that way collapse to one
 row (the first one read keeps its exact text). Provenance (file, index) and the
@@ -14,8 +14,6 @@ import hashlib
 import unicodedata
 from collections.abc import Iterable
 
-ROLE_SEP = "\x1f"
-MESSAGE_SEP = "\x1e"
 
 
 def normalize_content(text: str) -> str:
@@ -26,10 +24,11 @@ def normalize_content(text: str) -> str:
 
 
 def conversation_id(messages: Iterable[tuple[str, str]]) -> str:
+    # role:length:content for each message: the length prefix makes the encoding
+    # unambiguous whatever characters the content holds.
     parts = []
     for role, content in messages:
-        parts.append(role)
-        parts.append(ROLE_SEP)
-        parts.append(normalize_content(content))
-        parts.append(MESSAGE_SEP)
+        text = normalize_content(content)
+        parts.append(f"{role}:{len(text)}:")
+        parts.append(text)
     return hashlib.blake2b("".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()

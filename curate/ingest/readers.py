@@ -13,8 +13,8 @@ Supported layouts, sniffed from the content rather than the file name:
   at a ``},`` boundary; a block that fails is re-split element by element so that
   one broken element (or a trailing comma) costs one reject, not the file.
 * A single JSON document: a SQuAD-style ``{"data": [{"paragraphs": ...}]}`` yields
-  one record per question; a wrapper object with one list of records yields that
-  list; anything else is one record.
+  one record per question; a wrapper such as ``{"data": [...]}`` yields its list;
+  any other object is one record.
 * Parquet (row batches), and any of the JSON layouts gzip-compressed.
 """
 
@@ -291,21 +291,24 @@ class JsonDocumentReader(Reader):
         yield from (Item(i, None, v, None, None) for i, v in enumerate(unwrap_document(value)))
 
 
+# Keys under which dataset files commonly wrap their list of records.
+WRAPPER_KEYS = ("data", "train", "validation", "test", "examples", "items", "records", "rows", "dataset")
+
+
 def unwrap_document(value: Any) -> list[Any]:
-    """The records inside a single-document JSON file."""
+    """The records inside a single-document JSON file.
+
+    SQuAD-style files become one record per question; ``{"data": [...]}`` and the
+    other WRAPPER_KEYS yield their list; any other object is a single record.
+    """
     if isinstance(value, dict):
         data = value.get("data")
         if isinstance(data, list) and data and isinstance(data[0], dict) and "paragraphs" in data[0]:
             return list(_squad_questions(data))
-        lists = [k for k, v in value.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
-        if len(lists) == 1 and not _is_record(value):
-            return value[lists[0]]
+        wrapped = [k for k in WRAPPER_KEYS if isinstance(value.get(k), list)]
+        if len(wrapped) == 1:
+            return value[wrapped[0]]
     return [value]
-
-
-def _is_record(value: dict) -> bool:
-    """A dict that is itself a conversation (as opposed to a wrapper around a list of them)."""
-    return any(k in value for k in ("conversations", "messages", "chat", "chosen", "instruction", "prompt"))
 
 
 def _squad_questions(data: list[dict]) -> Iterator[dict]:

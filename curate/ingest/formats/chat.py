@@ -70,11 +70,9 @@ class ShareGPT(Format):
             system = record.get("system")
             if isinstance(system, str) and system.strip():
                 messages.insert(0, (SYSTEM, system))
-            rejected = None
             if "chosen" in record:
                 messages.append((ASSISTANT, _answer_text(record["chosen"], ctx, "chosen")))
-                if "rejected" in record:
-                    rejected = _answer_text(record["rejected"], ctx, "rejected")
+            rejected = _answer_text(record["rejected"], ctx, "rejected") if record.get("rejected") is not None else None
             return Conversation(messages, rejected, (), extract_meta(record, consumed))
 
         return convert
@@ -82,8 +80,11 @@ class ShareGPT(Format):
 
 class Messages(Format):
     name = "messages"
-    summary = "OpenAI messages[{role, content}], content a string or text parts (+ KTO label)"
-    consumed = frozenset({"messages", "label", "tools"})
+    summary = (
+        "OpenAI messages[{role, content}], content a string or text parts "
+        "(+ KTO label; + rejected: the rejected final answer, as curate exports it)"
+    )
+    consumed = frozenset({"messages", "label", "tools", "rejected"})
 
     def matches(self, record: dict) -> bool:
         msgs = record.get("messages")
@@ -95,7 +96,8 @@ class Messages(Format):
         def convert(record: dict) -> Conversation:
             messages = turns_to_messages(record.get("messages"), ctx, "messages")
             flags = ("undesirable",) if record.get("label") is False else ()
-            return Conversation(messages, None, flags, extract_meta(record, consumed))
+            rejected = _answer_text(record["rejected"], ctx, "rejected") if record.get("rejected") is not None else None
+            return Conversation(messages, rejected, flags, extract_meta(record, consumed))
 
         return convert
 

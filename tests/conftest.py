@@ -1,0 +1,41 @@
+"""Shared fixtures: the real data in ../shared/data, and small helpers to build inputs."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import orjson
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` relative to the repo root; tests that need it skip without it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+def write_jsonl(path: Path, records: list, raw_lines: list[bytes] | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [orjson.dumps(r) for r in records] + list(raw_lines or [])
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def write_json(path: Path, value) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(value, option=orjson.OPT_INDENT_2))
+    return path
+
+
+def parquet_digests(store_root: Path) -> dict[str, str]:
+    """md5 of every Parquet file of a store (tables only, not manifests)."""
+    return {
+        str(p.relative_to(store_root)): hashlib.md5(p.read_bytes()).hexdigest()
+        for p in sorted(store_root.rglob("*.parquet"))
+    }
