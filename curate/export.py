@@ -19,7 +19,9 @@ def row_filter(table: pa.Table, langs: Sequence[str], exclude_flags: Sequence[st
     if langs:
         table = table.filter(pc.is_in(table.column("lang"), pa.array(list(langs), pa.string())))
     if exclude_flags and table.num_rows:
-        flagged = pc.is_in(pc.list_flatten(table.column("flags")), pa.array(list(exclude_flags), pa.string()))
+        flagged = pc.is_in(
+            pc.list_flatten(table.column("flags")), pa.array(list(exclude_flags), pa.string())
+        )
         parents = pc.list_parent_indices(table.column("flags"))
         drop = set(pc.filter(parents, flagged).to_pylist())
         if drop:
@@ -31,7 +33,9 @@ def to_record(row: dict, fmt: str) -> dict:
     if fmt == "sharegpt":
         record = {
             "id": row["id"],
-            "conversations": [{"from": SHAREGPT_ROLES[m["role"]], "value": m["content"]} for m in row["messages"]],
+            "conversations": [
+                {"from": SHAREGPT_ROLES[m["role"]], "value": m["content"]} for m in row["messages"]
+            ],
         }
     else:
         record = {"id": row["id"], "messages": row["messages"]}

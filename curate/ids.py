@@ -15,7 +15,6 @@ import unicodedata
 from collections.abc import Iterable
 
 
-
 def normalize_content(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n")
@@ -31,4 +30,6 @@ def conversation_id(messages: Iterable[tuple[str, str]]) -> str:
         text = normalize_content(content)
         parts.append(f"{role}:{len(text)}:")
         parts.append(text)
-    return hashlib.blake2b("".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return hashlib.blake2b(
+        "".join(parts).encode("utf-8", "surrogatepass"), digest_size=16
+    ).hexdigest()

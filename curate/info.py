@@ -37,9 +37,16 @@ def store_summary(store: Store, examples: int = 0) -> dict[str, Any]:
         "bytes_on_disk": size,
         "by_source": _counts(files),
         "by_lang": _counts(base.column("lang").to_pylist()),
-        "by_turns": {label: n for label, n in _counts([turn_bucket(t) for t in base.column("n_turns").to_pylist()]).items()},
+        "by_turns": {
+            label: n
+            for label, n in _counts(
+                [turn_bucket(t) for t in base.column("n_turns").to_pylist()]
+            ).items()
+        },
         "by_format": _counts(base.column("format").to_pylist()),
-        "flags": _counts(pc.list_flatten(base.column("flags")).to_pylist()) if base.num_rows else {},
+        "flags": _counts(pc.list_flatten(base.column("flags")).to_pylist())
+        if base.num_rows
+        else {},
         "preference_rows": base.num_rows - base.column("rejected").null_count,
         "exact_duplicates": duplicates.num_rows,
         "rejects": _counts(rejects.column("reason").to_pylist()),
@@ -53,7 +60,16 @@ def store_summary(store: Store, examples: int = 0) -> dict[str, Any]:
 
 
 def _stage_summary(manifest: dict[str, Any]) -> dict[str, Any]:
-    keep = ("status", "finished", "started", "wall_seconds", "records_per_second", "params", "counts", "rows")
+    keep = (
+        "status",
+        "finished",
+        "started",
+        "wall_seconds",
+        "records_per_second",
+        "params",
+        "counts",
+        "rows",
+    )
     return {k: manifest[k] for k in keep if k in manifest}
 
 
@@ -63,6 +79,12 @@ def _reject_examples(rejects, per_reason: int) -> dict[str, list[dict[str, Any]]
         bucket = out.setdefault(row["reason"], [])
         if len(bucket) < per_reason:
             src = row["source"]
-            where = f"{src['file']}:{src['line']}" if src["line"] is not None else f"{src['file']}#{src['index']}"
-            bucket.append({"where": where, "detail": row["detail"], "raw": (row["raw"] or "")[:200]})
+            where = (
+                f"{src['file']}:{src['line']}"
+                if src["line"] is not None
+                else f"{src['file']}#{src['index']}"
+            )
+            bucket.append(
+                {"where": where, "detail": row["detail"], "raw": (row["raw"] or "")[:200]}
+            )
     return out

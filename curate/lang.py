@@ -18,8 +18,10 @@ batch. The language follows from the counts:
   text with no letters is ``und``.
 
 CJK characters weigh 3 Latin letters when scripts are compared, roughly their
-information content, so a Chinese question with an English code snippet stays
-Chinese. Measured accuracy is in BENCHMARKS.md.
+information content. Latin is also the script of code, URLs and quoted English,
+so a non-Latin script with at least 20 weighted letters and 25% of the Latin mass
+wins: a Chinese request to grade an English essay is Chinese, a Russian question
+about a Python function is Russian. Measured accuracy is in BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -54,29 +56,40 @@ _GROUPS = (
     ("Zzzz", (OTHER_LETTER,), 1.0),
 )
 _SCRIPT_NAMES = np.array([name for name, _, _ in _GROUPS], dtype=object)
-_SIMPLE_LANG = {"Kore": "ko", "Arab": "ar", "Deva": "hi", "Thai": "th", "Grek": "el", "Hebr": "he", "Zzzz": "other"}
+_LATIN_GROUP = 0
+MINORITY_MIN = 20.0
+MINORITY_SHARE = 0.25
+_SIMPLE_LANG = {
+    "Kore": "ko",
+    "Arab": "ar",
+    "Deva": "hi",
+    "Thai": "th",
+    "Grek": "el",
+    "Hebr": "he",
+    "Zzzz": "other",
+}
+_SIMPLE_LANGS = np.array([_SIMPLE_LANG.get(s, "") for s in _SCRIPT_NAMES], dtype=object)
 
 # Latin-script text without diacritics is English unless function words of other
 # Latin-script languages outnumber English ones (Indonesian, Tagalog, Swahili,
 # diacritic-free French/Spanish/German snippets, pinyin...).
 _ENGLISH_QUICK = (" the ", " and ", " of ", " to ", " is ", " you ")
-_ENGLISH_WORDS = (
-    " the ", " and ", " of ", " to ", " is ", " you ", " in ", " that ", " it ", " for ", " what ",
-    " how ", " are ", " with ", " this ", " can ", " a ", " an ", " my ", " be ", " on ", " your ",
+_ENGLISH_WORDS = re.compile(
+    r" (?:the|and|of|to|is|you|in|that|it|for|what|how|are|with|this|can|a|an|my|be|on|your)(?= )"
 )
-_OTHER_LATIN_WORDS = (
-    " de ", " la ", " le ", " les ", " et ", " est ", " une ", " des ", " und ", " der ", " die ",
-    " das ", " ist ", " nicht ", " el ", " los ", " las ", " que ", " y ", " es ", " por ", " il ",
-    " di ", " che ", " della ", " het ", " een ", " van ", " och ", " att ", " yang ", " dan ",
-    " ini ", " itu ", " untuk ", " ng ", " sa ", " mga ", " na ", " ya ", " kwa ", " ni ", " wo ",
-    " ni ", " shi ", " le ", " bu ", " zai ", " ve ", " bir ", " ile ", " bu ", " da ",
+_OTHER_LATIN_WORDS = re.compile(
+    r" (?:de|la|le|les|et|est|une|des|und|der|die|das|ist|nicht|el|los|las|que|y|es|por|il|di|che"
+    r"|della|het|een|van|och|att|yang|dan|ini|itu|untuk|ng|sa|mga|na|ya|kwa|ni|wo|shi|bu|zai|ve"
+    r"|bir|ile|da)(?= )"
 )
 _WORD_SEPARATORS = re.compile(r"[\s.,;:!?()\[\]\"'`*_/-]+")
 
 
 def _load_han_variants() -> tuple[str, str]:
     text = resources.files("curate").joinpath("data/han_variants.txt").read_text(encoding="utf-8")
-    tables = dict(line.split("\t", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    tables = dict(
+        line.split("\t", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
     return tables["T"], tables["S"]
 
 
@@ -131,33 +144,44 @@ def class_table() -> np.ndarray:
     return lut
 
 
-_ASCII_LETTERS = bytes(range(ord("A"), ord("Z") + 1)) + bytes(range(ord("a"), ord("z") + 1))
-MAX_CHARS = 4096  # characters per text that are looked at: plenty to tell languages apart
+_ASCII_LETTER = np.zeros(256, dtype=np.uint8)
+_ASCII_LETTER[ord("A") : ord("Z") + 1] = 1
+_ASCII_LETTER[ord("a") : ord("z") + 1] = 1
+MAX_CHARS = 4096  # characters per non-ASCII text that are looked at: plenty to tell languages apart
+
+
+def _segment_sums(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` over consecutive segments of the given lengths (empty segments: 0)."""
+    starts = np.cumsum(lengths) - lengths
+    padded = np.append(values, values.dtype.type(0))  # a valid index for empty trailing segments
+    sums = np.add.reduceat(padded, np.minimum(starts, len(values)), dtype=np.int64)
+    sums[lengths == 0] = 0
+    return sums
 
 
 def count_classes(texts: list[str]) -> np.ndarray:
     """Count character classes per text: an int64 matrix of shape (len(texts), N_CLASSES).
 
     Pure-ASCII texts (``str.isascii`` is O(1)) only hold Latin letters and
-    non-letters, counted with one ``bytes.translate``; the others go through the
-    code-point lookup table. Only the first MAX_CHARS characters of a text count.
+    non-letters: their letters are counted over one joined byte buffer. The other
+    texts go through the code-point lookup table, their first MAX_CHARS characters.
     """
     n = len(texts)
     counts = np.zeros((n, N_CLASSES), dtype=np.int64)
-    ascii_latin = np.fromiter(
-        (
-            len(t) - len(t.encode("ascii").translate(None, _ASCII_LETTERS)) if t.isascii() else -1
-            for t in texts
-        ),
-        dtype=np.int64,
-        count=n,
-    )
-    counts[:, LATIN] = np.maximum(ascii_latin, 0)
-    rest = np.flatnonzero(ascii_latin < 0)
+    if n == 0:
+        return counts
+    is_ascii = np.fromiter((t.isascii() for t in texts), dtype=bool, count=n)
+    plain = np.flatnonzero(is_ascii)
+    if len(plain):
+        chunk = [texts[i] for i in plain]
+        lengths = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
+        data = np.frombuffer("".join(chunk).encode("ascii"), dtype=np.uint8)
+        counts[plain, LATIN] = _segment_sums(_ASCII_LETTER[data], lengths)
+    rest = np.flatnonzero(~is_ascii)
     if len(rest) == 0:
         return counts
     clipped = [texts[i][:MAX_CHARS] for i in rest]
-    lengths = np.fromiter((len(t) for t in clipped), dtype=np.int64, count=len(clipped))
+    lengths = np.fromiter(map(len, clipped), dtype=np.int64, count=len(clipped))
     cps = np.frombuffer("".join(clipped).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     classes = class_table()[np.minimum(cps, LUT_SIZE - 1)]
     rows = np.repeat(np.arange(len(clipped), dtype=np.int64), lengths)
@@ -168,14 +192,27 @@ def count_classes(texts: list[str]) -> np.ndarray:
 
 def is_english_text(text: str) -> bool:
     """For Latin text without diacritics: English unless other languages' function words win."""
-    lowered = " " + text[:4000].lower() + " "
+    head = " " + text[:1000].lower() + " "
     for word in _ENGLISH_QUICK:  # settles most English texts at once
-        if word in lowered:
+        if word in head:
             return True
-    lowered = _WORD_SEPARATORS.sub(" ", lowered)
-    english = sum(lowered.count(w) for w in _ENGLISH_WORDS)
-    other = sum(lowered.count(w) for w in _OTHER_LATIN_WORDS)
-    return not (other >= 2 and other > english)
+    lowered = _WORD_SEPARATORS.sub(" ", " " + text[:4000].lower() + " ")
+    other = len(_OTHER_LATIN_WORDS.findall(lowered))
+    return other < 2 or other <= len(_ENGLISH_WORDS.findall(lowered))
+
+
+class _EnglishCache:
+    """``is_english_text`` of each text of a batch, computed at most once."""
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        self.known: dict[int, bool] = {}
+
+    def __call__(self, i: int) -> bool:
+        value = self.known.get(i)
+        if value is None:
+            value = self.known[i] = is_english_text(self.texts[i])
+        return value
 
 
 def decide(counts: np.ndarray, english: Callable[[int], bool]) -> tuple[list[str], list[str]]:
@@ -184,12 +221,18 @@ def decide(counts: np.ndarray, english: Callable[[int], bool]) -> tuple[list[str
     ``english(i)`` tells whether Latin text ``i`` reads as English; it is only
     called for Latin-dominant rows with 20 or more Latin letters and no diacritics.
     """
-    n = counts.shape[0]
     groups = np.stack([counts[:, list(cols)].sum(axis=1) * w for _, cols, w in _GROUPS], axis=1)
-    script = _SCRIPT_NAMES[groups.argmax(axis=1)] if n else np.array([], dtype=object)
-    lang = np.array([_SIMPLE_LANG.get(s, "") for s in _SCRIPT_NAMES], dtype=object)[
-        groups.argmax(axis=1)
-    ] if n else np.array([], dtype=object)
+    dominant = groups.argmax(axis=1)
+    # Latin is also the script of code, URLs and quoted English: a substantial other
+    # script (>= 20 weighted letters and >= 25% of the Latin mass) is the language.
+    others = groups.copy()
+    others[:, _LATIN_GROUP] = 0
+    best_other = others.argmax(axis=1)
+    other_mass = others.max(axis=1)
+    prefer = (other_mass >= MINORITY_MIN) & (other_mass >= MINORITY_SHARE * groups[:, _LATIN_GROUP])
+    dominant = np.where(prefer, best_other, dominant)
+    script = _SCRIPT_NAMES[dominant]
+    lang = _SIMPLE_LANGS[dominant]
     col = counts.T
 
     hani = script == "Hani"
@@ -235,10 +278,15 @@ def detect_conversations(
     n = len(user_texts)
     counts = count_classes(user_texts + assistant_texts)
     user_counts, assistant_counts = counts[:n], counts[n:]
-    lang_user, _ = decide(user_counts, lambda i: is_english_text(user_texts[i]))
-    lang_assistant, _ = decide(assistant_counts, lambda i: is_english_text(assistant_texts[i]))
-    lang, script = decide(
-        user_counts + assistant_counts,
-        lambda i: is_english_text(user_texts[i][:2000] + "\n" + assistant_texts[i][:2000]),
-    )
+    english_user, english_assistant = _EnglishCache(user_texts), _EnglishCache(assistant_texts)
+    lang_user, _ = decide(user_counts, english_user)
+    lang_assistant, _ = decide(assistant_counts, english_assistant)
+
+    def english_both(i: int) -> bool:
+        user, assistant = english_user(i), english_assistant(i)
+        if user == assistant:
+            return user
+        return is_english_text(user_texts[i][:2000] + "\n" + assistant_texts[i][:2000])
+
+    lang, script = decide(user_counts + assistant_counts, english_both)
     return lang, lang_user, lang_assistant, script

@@ -37,6 +37,12 @@ def console() -> Console:
     return _console
 
 
+def report_console() -> Console:
+    """A stdout console for end-of-stage summaries; wide when not a terminal (logs, CI)."""
+    out = Console()
+    return out if out.is_terminal else Console(width=160)
+
+
 class ItemsColumn(ProgressColumn):
     """``12,345 records  8,901/s``: a count and a rate that need not be the bar's unit."""
 

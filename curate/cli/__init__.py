@@ -16,9 +16,21 @@ from curate.errors import CurateError
 
 # name -> (module, attribute, one-line help shown by `curate --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "ingest": ("curate.cli.ingest", "ingest", "Read ShareGPT / OpenAI / Alpaca / ... files into a store."),
-    "info": ("curate.cli.info", "info", "Show what a store holds: counts, languages, flags, stages."),
-    "export": ("curate.cli.export", "export", "Write the base table back out as JSONL (messages or ShareGPT)."),
+    "ingest": (
+        "curate.cli.ingest",
+        "ingest",
+        "Read ShareGPT / OpenAI / Alpaca / ... files into a store.",
+    ),
+    "info": (
+        "curate.cli.info",
+        "info",
+        "Show what a store holds: counts, languages, flags, stages.",
+    ),
+    "export": (
+        "curate.cli.export",
+        "export",
+        "Write the base table back out as JSONL (messages or ShareGPT).",
+    ),
 }
 
 
@@ -40,7 +52,10 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="curate")
 def cli() -> None:
     """curate: build the best, most diverse SFT subset from a large pool of conversations.

@@ -9,14 +9,33 @@ from curate.cli.options import config_option, quiet_option
 
 @click.command()
 @click.argument("store", type=click.Path(exists=True, file_okay=False))
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False),
-              help="JSONL file to write (.gz compresses).")
-@click.option("--format", "fmt", type=click.Choice(["messages", "sharegpt"]), default="messages", show_default=True,
-              help="messages: {id, messages[{role, content}]}; sharegpt: {id, conversations[{from, value}]}.")
-@click.option("--lang", "langs", multiple=True, help="Only these languages (repeatable), e.g. --lang zh-Hant.")
-@click.option("--exclude-flag", "exclude_flags", multiple=True,
-              help="Leave out rows with this flag (repeatable), e.g. --exclude-flag no_assistant.")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after this many rows.")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="JSONL file to write (.gz compresses).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["messages", "sharegpt"]),
+    default="messages",
+    show_default=True,
+    help="messages: {id, messages[{role, content}]}; sharegpt: {id, conversations[{from, value}]}.",
+)
+@click.option(
+    "--lang", "langs", multiple=True, help="Only these languages (repeatable), e.g. --lang zh-Hant."
+)
+@click.option(
+    "--exclude-flag",
+    "exclude_flags",
+    multiple=True,
+    help="Leave out rows with this flag (repeatable), e.g. --exclude-flag no_assistant.",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Stop after this many rows."
+)
 @quiet_option
 @config_option
 def export(store, output, fmt, langs, exclude_flags, limit, quiet):
@@ -32,7 +51,14 @@ def export(store, output, fmt, langs, exclude_flags, limit, quiet):
     st = Store.open(store)
     st.require_base()
     with progress_bar("export", st.num_rows(), unit="rows", enabled=not quiet) as advance:
-        written = export_jsonl(st, output, fmt, langs=langs, exclude_flags=exclude_flags, limit=limit,
-                               progress=lambda n: advance(n, n))
+        written = export_jsonl(
+            st,
+            output,
+            fmt,
+            langs=langs,
+            exclude_flags=exclude_flags,
+            limit=limit,
+            progress=lambda n: advance(n, n),
+        )
     if not quiet:
         console().print(f"wrote {written:,} conversations to {output} ({fmt})")

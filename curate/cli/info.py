@@ -10,23 +10,30 @@ from curate.cli.options import config_option
 @click.command()
 @click.argument("store", type=click.Path(exists=True, file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (for scripts).")
-@click.option("--examples", type=click.IntRange(min=0), default=0, help="Show this many rejected records per reason.")
-@click.option("--top", type=click.IntRange(min=1), default=15, show_default=True, help="Sources to list.")
+@click.option(
+    "--examples",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Show this many rejected records per reason.",
+)
+@click.option(
+    "--top", type=click.IntRange(min=1), default=15, show_default=True, help="Sources to list."
+)
 @config_option
 def info(store, as_json, examples, top):
     """Counts by source, language, turns and flags; rejects by reason; stages and their manifests."""
     import orjson
-    from rich.console import Console
     from rich.table import Table
 
     from curate.info import store_summary
+    from curate.progress import report_console
     from curate.store import Store
 
     summary = store_summary(Store.open(store), examples=examples)
     if as_json:
         click.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
         return
-    console = Console()
+    console = report_console()
     console.print(
         f"[bold]{summary['store']}[/]: {summary['rows']:,} conversations in {summary['shards']} shards, "
         f"{summary['bytes_on_disk'] / 2**20:,.1f} MiB; {summary['exact_duplicates']:,} exact duplicates; "
@@ -58,12 +65,20 @@ def info(store, as_json, examples, top):
     for reason, rows in summary.get("reject_examples", {}).items():
         console.print(f"[bold]{reason}[/]")
         for row in rows:
-            console.print(f"  {row['where']}: {row['detail']}\n    [dim]{row['raw']!r}[/]", soft_wrap=True)
+            console.print(
+                f"  {row['where']}: {row['detail']}\n    [dim]{row['raw']!r}[/]", soft_wrap=True
+            )
     stages = Table(title="stages", title_justify="left")
     for col in ("stage", "status", "finished", "wall s", "details"):
         stages.add_column(col)
     for name, m in summary["stages"].items():
         counts = m.get("counts", {})
         details = ", ".join(f"{k} {v:,}" for k, v in counts.items() if isinstance(v, int))
-        stages.add_row(name, m.get("status", "?"), m.get("finished", ""), str(m.get("wall_seconds", "")), details)
+        stages.add_row(
+            name,
+            m.get("status", "?"),
+            m.get("finished", ""),
+            str(m.get("wall_seconds", "")),
+            details,
+        )
     console.print(stages)

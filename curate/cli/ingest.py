@@ -12,27 +12,82 @@ ROLES = ("user", "assistant", "system")
 
 @click.command()
 @click.argument("inputs", nargs=-1, metavar="INPUT...")
-@click.option("--store", "-s", required=True, type=click.Path(file_okay=False), help="Store directory (created if new).")
-@click.option("--format", "format_name", metavar="NAME", help="Force one format for every file instead of detecting it per file.")
-@click.option("--map", "field_map", multiple=True, metavar="FIELD=SOURCE",
-              help="Read FIELD from SOURCE (dotted for nested fields), e.g. --map instruction=question,output=answer.")
-@click.option("--role", "role_map", multiple=True, metavar="RAW=ROLE",
-              help="Map a role name to user|assistant|system, e.g. --role char=assistant.")
-@click.option("--questions", type=click.Path(exists=True, dir_okay=False),
-              help="FastChat question file for answer files (default: found beside them).")
-@click.option("--max-chars", type=click.IntRange(min=1), default=200_000, show_default=True,
-              help="Reject conversations longer than this (all messages).")
-@click.option("--shard-size", type=click.IntRange(min=1), default=100_000, show_default=True,
-              help="Input records per shard (the unit of resumption).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=4096, show_default=True,
-              help="Records converted per batch.")
-@click.option("--workers", type=click.IntRange(min=0), default=None,
-              help="Conversion processes [default: one per core, up to 4, for inputs over 16 MB; 0 = none].")
+@click.option(
+    "--store",
+    "-s",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Store directory (created if new).",
+)
+@click.option(
+    "--format",
+    "format_name",
+    metavar="NAME",
+    help="Force one format for every file instead of detecting it per file.",
+)
+@click.option(
+    "--map",
+    "field_map",
+    multiple=True,
+    metavar="FIELD=SOURCE",
+    help="Read FIELD from SOURCE (dotted for nested fields), e.g. --map instruction=question,output=answer.",
+)
+@click.option(
+    "--role",
+    "role_map",
+    multiple=True,
+    metavar="RAW=ROLE",
+    help="Map a role name to user|assistant|system, e.g. --role char=assistant.",
+)
+@click.option(
+    "--questions",
+    type=click.Path(exists=True, dir_okay=False),
+    help="FastChat question file for answer files (default: found beside them).",
+)
+@click.option(
+    "--max-chars",
+    type=click.IntRange(min=1),
+    default=200_000,
+    show_default=True,
+    help="Reject conversations longer than this (all messages).",
+)
+@click.option(
+    "--shard-size",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
+    help="Input records per shard (the unit of resumption).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=4096,
+    show_default=True,
+    help="Records converted per batch.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Conversion processes [default: one per core, up to 4, for inputs over 16 MB; 0 = none].",
+)
 @overwrite_option
 @quiet_option
 @config_option
-def ingest(inputs, store, format_name, field_map, role_map, questions, max_chars, shard_size, batch_size,
-           workers, overwrite, quiet):
+def ingest(
+    inputs,
+    store,
+    format_name,
+    field_map,
+    role_map,
+    questions,
+    max_chars,
+    shard_size,
+    batch_size,
+    workers,
+    overwrite,
+    quiet,
+):
     """Read conversation files into the store at --store.
 
     INPUT can be files, directories (walked for .json, .jsonl, .parquet, also .gz)
@@ -47,7 +102,9 @@ def ingest(inputs, store, format_name, field_map, role_map, questions, max_chars
     from curate.progress import progress_bar
 
     if not inputs:
-        raise InputError("give at least one INPUT file, directory or glob (see `curate ingest --help`)")
+        raise InputError(
+            "give at least one INPUT file, directory or glob (see `curate ingest --help`)"
+        )
     roles = parse_pairs(role_map, "--role")
     bad = {k: v for k, v in roles.items() if v not in ROLES}
     if bad:
@@ -65,6 +122,6 @@ def ingest(inputs, store, format_name, field_map, role_map, questions, max_chars
     with progress_bar("ingest", ingestor.total_bytes, unit="records", enabled=not quiet) as advance:
         result = ingestor.run(progress=advance)
     if not quiet:
-        from rich.console import Console
+        from curate.progress import report_console
 
-        render(result, Console())
+        render(result, report_console())

@@ -33,19 +33,28 @@ def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None)
     except yaml.YAMLError as exc:
         raise click.BadParameter(f"config file {value!r} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise click.BadParameter(f"config file {value!r} must hold a mapping of option names to values")
+        raise click.BadParameter(
+            f"config file {value!r} must hold a mapping of option names to values"
+        )
     command = ctx.command.name
     merged = {k: v for k, v in data.items() if not isinstance(v, dict)}
     section = data.get(command)
     if isinstance(section, dict):
         merged.update(section)
-    known = {p.name for p in ctx.command.params}
+    # Accept the parameter name (max_chars) and every flag spelling (--max-chars, --map).
+    known = {}
+    for param in ctx.command.params:
+        known[param.name] = param.name
+        for opt in getattr(param, "opts", []):
+            known[opt.lstrip("-").replace("-", "_")] = param.name
     defaults = {}
     for key, val in merged.items():
-        name = str(key).replace("-", "_")
-        if name not in known:
+        name = known.get(str(key).replace("-", "_"))
+        if name is None:
             if isinstance(section, dict) and key in section:
-                raise click.BadParameter(f"config file {value!r}: `{command}` has no option {key!r}")
+                raise click.BadParameter(
+                    f"config file {value!r}: `{command}` has no option {key!r}"
+                )
             continue  # top-level keys meant for other commands
         defaults[name] = val
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
@@ -84,7 +93,9 @@ def parse_pairs(values: tuple[str, ...] | list[str], option: str) -> dict[str, s
 
 
 def quiet_option(fn: Callable) -> Callable:
-    return click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary tables.")(fn)
+    return click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary tables.")(
+        fn
+    )
 
 
 def as_list(value: Any) -> list:

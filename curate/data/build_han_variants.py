@@ -33,7 +33,12 @@ def main() -> None:
     ts = load(dictionary / "TSCharacters.txt")
     tw = load(dictionary / "TWVariants.txt")
     simplified = set(st) | {c for v in ts.values() for c in v}
-    traditional = set(ts) | {c for v in st.values() for c in v} | set(tw) | {c for v in tw.values() for c in v}
+    traditional = (
+        set(ts)
+        | {c for v in st.values() for c in v}
+        | set(tw)
+        | {c for v in tw.values() for c in v}
+    )
     t_only = "".join(sorted(c for c in traditional - simplified if len(c) == 1))
     s_only = "".join(sorted(c for c in simplified - traditional if len(c) == 1))
     out = Path(__file__).with_name("han_variants.txt")

@@ -37,7 +37,13 @@ class FileSpec:
     max_chars: int = 200_000
 
     def key(self) -> tuple:
-        return (self.path, self.format, self.unrecognized_keys, tuple(sorted(self.role_map.items())), self.questions)
+        return (
+            self.path,
+            self.format,
+            self.unrecognized_keys,
+            tuple(sorted(self.role_map.items())),
+            self.questions,
+        )
 
 
 class Converted(NamedTuple):
@@ -58,7 +64,9 @@ def converter_for(spec: FileSpec) -> Converter:
             if spec.format == formats.Unrecognized.name
             else formats.get(spec.format)
         )
-        ctx = FormatContext(Path(spec.path), dict(spec.role_map), Path(spec.questions) if spec.questions else None)
+        ctx = FormatContext(
+            Path(spec.path), dict(spec.role_map), Path(spec.questions) if spec.questions else None
+        )
         conv = _CONVERTERS[key] = fmt.converter(ctx)
     return conv
 
@@ -69,7 +77,9 @@ def convert_items(spec: FileSpec, items: list[Item]) -> Converted:
     base: list[tuple[Item, Prepared]] = []
     rejects: list[tuple[Item, str, str, str, int]] = []
 
-    def reject(item: Item, reason: str, detail: str, value: Any = None, raw: bytes | None = None) -> None:
+    def reject(
+        item: Item, reason: str, detail: str, value: Any = None, raw: bytes | None = None
+    ) -> None:
         text, size = raw_text(value, raw)
         rejects.append((item, reason, detail, text, size))
 

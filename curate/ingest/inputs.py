@@ -82,5 +82,7 @@ def discover(inputs: Sequence[str]) -> tuple[list[InputFile], list[str]]:
         st = resolved.stat()
         files.append(InputFile(Path(p), p, st.st_size, st.st_mtime_ns))
     if not files:
-        raise InputError(f"no data files (.json, .jsonl, .parquet, optionally .gz) in {', '.join(inputs)}")
+        raise InputError(
+            f"no data files (.json, .jsonl, .parquet, optionally .gz) in {', '.join(inputs)}"
+        )
     return files, skipped

@@ -118,7 +118,9 @@ def default_workers(total_bytes: int) -> int:
     """Worker processes for conversion: one per core (at most 4) for large inputs, none for small."""
     if total_bytes < PARALLEL_MIN_BYTES:
         return 0
-    return min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4)
+    return min(
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4
+    )
 
 
 @contextmanager
@@ -204,7 +206,9 @@ class ShardWriter:
         if name not in self.writers:
             path = self.final[name]
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.writers[name] = pq.ParquetWriter(files.tmp_path(path), table.schema, **PARQUET_OPTIONS)
+            self.writers[name] = pq.ParquetWriter(
+                files.tmp_path(path), table.schema, **PARQUET_OPTIONS
+            )
         self.writers[name].write_table(table)
 
     def commit(self) -> None:
@@ -255,7 +259,10 @@ class Ingestor:
             store.clear()
             return []
         if manifest is not None:
-            if manifest.get("fingerprint") == self.fingerprint and manifest.get("status") == "complete":
+            if (
+                manifest.get("fingerprint") == self.fingerprint
+                and manifest.get("status") == "complete"
+            ):
                 return [{"complete": True}]
             raise StageConflict(
                 f"{store.root} already holds an ingest of other inputs or options; "
@@ -270,7 +277,9 @@ class Ingestor:
                 )
             return entries[1:]
         if store.base_shards():
-            raise StoreError(f"{store.root} has base shards but no ingest journal; pass --overwrite to rebuild it")
+            raise StoreError(
+                f"{store.root} has base shards but no ingest journal; pass --overwrite to rebuild it"
+            )
         return []
 
     # ------------------------------------------------------------------ run
@@ -313,7 +322,11 @@ class Ingestor:
     def _seen_ids(self, store: Store, next_shard: int) -> set[str]:
         seen: set[str] = set()
         for i in range(next_shard):
-            seen.update(pq.read_table(store.base_dir / shard_name(i), columns=["id"]).column("id").to_pylist())
+            seen.update(
+                pq.read_table(store.base_dir / shard_name(i), columns=["id"])
+                .column("id")
+                .to_pylist()
+            )
         return seen
 
     def _tasks(self, position: tuple[int, int]) -> Iterator[Task]:
@@ -348,7 +361,9 @@ class Ingestor:
         if opts.format is not None:
             fmt = formats.get(opts.format)
         else:
-            fmt = formats.detect(apply_field_map(it.value, opts.field_map) for it in head if it.error is None)
+            fmt = formats.detect(
+                apply_field_map(it.value, opts.field_map) for it in head if it.error is None
+            )
         return FileSpec(
             path=str(info.path),
             display=info.display,
@@ -382,9 +397,13 @@ class Ingestor:
             else:
                 pending.append((task, None))
             while len(pending) > max_pending:
-                self._consume(*pending.popleft(), store, journal, stats, seen, state, progress, bytes_seen)
+                self._consume(
+                    *pending.popleft(), store, journal, stats, seen, state, progress, bytes_seen
+                )
         while pending:
-            self._consume(*pending.popleft(), store, journal, stats, seen, state, progress, bytes_seen)
+            self._consume(
+                *pending.popleft(), store, journal, stats, seen, state, progress, bytes_seen
+            )
 
     def _consume(
         self,
@@ -441,14 +460,18 @@ class Ingestor:
             stats[fi].merge(s.to_json())
 
     # ------------------------------------------------------------------ summary
-    def _finish(self, store: Store, stats: list[FileStats], wall: float, resumed_from: int) -> IngestResult:
+    def _finish(
+        self, store: Store, stats: list[FileStats], wall: float, resumed_from: int
+    ) -> IngestResult:
         unbalanced = [s.file for s in stats if not s.balanced]
         if unbalanced:  # a bug, never a user error
             raise AssertionError(f"reconciliation failed for {unbalanced}")
         table = store.read(columns=["lang", "flags"])
         langs = _value_counts(table.column("lang"))
         flags = _value_counts(pc.list_flatten(table.column("flags")))
-        result = IngestResult(store.root, stats, self.skipped, langs, flags, wall, resumed_from_shard=resumed_from)
+        result = IngestResult(
+            store.root, stats, self.skipped, langs, flags, wall, resumed_from_shard=resumed_from
+        )
         totals = result.totals
         manifest = {
             "stage": STAGE,
@@ -489,8 +512,13 @@ class Ingestor:
             stats.append(s)
         counts = manifest["counts"]
         return IngestResult(
-            store.root, stats, manifest.get("skipped_non_data_files", []), counts["lang"], counts["flags"],
-            manifest["wall_seconds"], already_done=True,
+            store.root,
+            stats,
+            manifest.get("skipped_non_data_files", []),
+            counts["lang"],
+            counts["flags"],
+            manifest["wall_seconds"],
+            already_done=True,
         )
 
 

@@ -219,7 +219,9 @@ class JsonArrayReader(Reader):
                 if rest.strip(_WS):
                     line, col = self._line_col(elem_start + len(rest) - len(rest.lstrip(_WS)))
                     what = "unterminated string" if m is not None else "unexpected end of file"
-                    yield error_item(self._index, line, col, f"{what}: the JSON array is not closed", rest)
+                    yield error_item(
+                        self._index, line, col, f"{what}: the JSON array is not closed", rest
+                    )
                     self._index += 1
                 return
             tok = m.group()[:1]
@@ -245,9 +247,13 @@ class JsonArrayReader(Reader):
         while not trailing and self._refill():
             trailing = self._buf[self._pos :].strip(_WS)
         if trailing:
-            start = self._pos + len(self._buf[self._pos :]) - len(self._buf[self._pos :].lstrip(_WS))
+            start = (
+                self._pos + len(self._buf[self._pos :]) - len(self._buf[self._pos :].lstrip(_WS))
+            )
             line, col = self._line_col(start)
-            yield error_item(self._index, line, col, "unexpected data after the JSON array", trailing)
+            yield error_item(
+                self._index, line, col, "unexpected data after the JSON array", trailing
+            )
             self._index += 1
 
     def _element(self, begin: int, end: int, closing: bool) -> Iterator[Item]:
@@ -292,7 +298,17 @@ class JsonDocumentReader(Reader):
 
 
 # Keys under which dataset files commonly wrap their list of records.
-WRAPPER_KEYS = ("data", "train", "validation", "test", "examples", "items", "records", "rows", "dataset")
+WRAPPER_KEYS = (
+    "data",
+    "train",
+    "validation",
+    "test",
+    "examples",
+    "items",
+    "records",
+    "rows",
+    "dataset",
+)
 
 
 def unwrap_document(value: Any) -> list[Any]:
@@ -303,7 +319,12 @@ def unwrap_document(value: Any) -> list[Any]:
     """
     if isinstance(value, dict):
         data = value.get("data")
-        if isinstance(data, list) and data and isinstance(data[0], dict) and "paragraphs" in data[0]:
+        if (
+            isinstance(data, list)
+            and data
+            and isinstance(data[0], dict)
+            and "paragraphs" in data[0]
+        ):
             return list(_squad_questions(data))
         wrapped = [k for k in WRAPPER_KEYS if isinstance(value.get(k), list)]
         if len(wrapped) == 1:
@@ -386,7 +407,11 @@ def open_reader(path: Path) -> Reader:
         if first == b"[":
             return JsonArrayReader(path)
         if first == b"{":
-            return JsonLinesReader(path) if _looks_like_jsonl(body, stream) else JsonDocumentReader(path)
+            return (
+                JsonLinesReader(path)
+                if _looks_like_jsonl(body, stream)
+                else JsonDocumentReader(path)
+            )
         return UnreadableReader(
             path, f"not JSON, JSON Lines or Parquet (starts with {body[:20]!r})"
         )

@@ -45,7 +45,9 @@ def prepare(conv: Conversation, max_chars: int) -> Prepared:
     contents = [m[1] for m in messages]
     for i, content in enumerate(contents):
         if type(content) is not str:
-            raise RecordError("non_string_content", f"message {i} content is a {type(content).__name__}")
+            raise RecordError(
+                "non_string_content", f"message {i} content is a {type(content).__name__}"
+            )
     n_chars = sum(map(len, contents))
     if n_chars > max_chars:
         raise RecordError("too_long", f"{n_chars} characters (limit --max-chars {max_chars})")

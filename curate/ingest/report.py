@@ -27,7 +27,9 @@ def reconciliation_line(stats: FileStats) -> str:
     check = "✓" if stats.balanced else "✗ MISMATCH"
     return (
         f"read {stats.read:,} = ingested {stats.ingested:,} + exact duplicates {stats.duplicates:,}"
-        f" + rejected {stats.rejected_total:,}" + (f" ({reasons})" if reasons else "") + f"  {check}"
+        f" + rejected {stats.rejected_total:,}"
+        + (f" ({reasons})" if reasons else "")
+        + f"  {check}"
     )
 
 
@@ -54,8 +56,14 @@ def render(result: IngestResult, console: Console) -> None:
     totals = result.totals
     table.add_section()
     table.add_row(
-        f"total ({len(result.files)} files)", "", f"{totals.read:,}", f"{totals.ingested:,}",
-        f"{totals.duplicates:,}", f"{totals.rejected_total:,}", "", style="bold",
+        f"total ({len(result.files)} files)",
+        "",
+        f"{totals.read:,}",
+        f"{totals.ingested:,}",
+        f"{totals.duplicates:,}",
+        f"{totals.rejected_total:,}",
+        "",
+        style="bold",
     )
     console.print(table)
     console.print(f"[bold]reconciliation[/]: {reconciliation_line(totals)}")
@@ -65,14 +73,20 @@ def render(result: IngestResult, console: Console) -> None:
             "the rejected answer is kept in column `rejected`"
         )
     if result.langs:
-        console.print("[bold]languages[/]: " + ", ".join(f"{k} {v:,}" for k, v in result.langs.items()))
+        console.print(
+            "[bold]languages[/]: " + ", ".join(f"{k} {v:,}" for k, v in result.langs.items())
+        )
     if result.flags:
         console.print("[bold]flags[/]: " + ", ".join(f"{k} {v:,}" for k, v in result.flags.items()))
     if result.skipped:
-        console.print(f"[dim]skipped {len(result.skipped)} non-data files (README, licences, .tsv, ...)[/]")
+        console.print(
+            f"[dim]skipped {len(result.skipped)} non-data files (README, licences, .tsv, ...)[/]"
+        )
     if result.already_done:
         console.print("[yellow]already ingested with these inputs and options: nothing to do[/]")
     else:
         rate = totals.read / result.wall_seconds if result.wall_seconds else 0
-        resumed = f", resumed at shard {result.resumed_from_shard}" if result.resumed_from_shard else ""
+        resumed = (
+            f", resumed at shard {result.resumed_from_shard}" if result.resumed_from_shard else ""
+        )
         console.print(f"[dim]{result.wall_seconds:.1f} s, {rate:,.0f} records/s{resumed}[/]")

@@ -100,7 +100,9 @@ class SidecarWriter:
     def finish(self, counts: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
         missing = self.pending()
         if missing:
-            raise StoreError(f"sidecar {self.name!r} is missing shards {missing[:5]}; cannot finish")
+            raise StoreError(
+                f"sidecar {self.name!r} is missing shards {missing[:5]}; cannot finish"
+            )
         manifest = self.store.manifest(self.manifest_name) or {}
         wall = time.time() - self.started
         rows = self.store.num_rows()

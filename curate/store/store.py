@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +48,16 @@ def list_shards(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if SHARD_RE.match(p.name))
 
 
-def read_parquet_dir(directory: Path, columns: Sequence[str] | None, empty_schema: pa.Schema) -> pa.Table:
+def read_parquet_dir(
+    directory: Path, columns: Sequence[str] | None, empty_schema: pa.Schema
+) -> pa.Table:
     shards = list_shards(directory)
     if not shards:
-        return empty_schema.empty_table() if columns is None else empty_schema.empty_table().select(list(columns))
+        return (
+            empty_schema.empty_table()
+            if columns is None
+            else empty_schema.empty_table().select(list(columns))
+        )
     return pa.concat_tables(pq.read_table(p, columns=columns) for p in shards)
 
 
@@ -125,7 +131,9 @@ class Store:
 
     def sidecar_dir(self, name: str) -> Path:
         if not SIDECAR_NAME_RE.match(name):
-            raise StoreError(f"invalid sidecar name {name!r}: use lowercase letters, digits, '.', '_' or '-'")
+            raise StoreError(
+                f"invalid sidecar name {name!r}: use lowercase letters, digits, '.', '_' or '-'"
+            )
         return self.sidecars_dir / name
 
     # ------------------------------------------------------------------ manifests
@@ -214,9 +222,8 @@ class Store:
         return pq.read_table(path)
 
     def read_sidecar(self, name: str) -> pa.Table:
-        return pa.concat_tables(
-            pq.read_table(p) for p in list_shards(self.sidecar_dir(name))
-        ) if list_shards(self.sidecar_dir(name)) else pa.table({"id": pa.array([], pa.string())})
+        """A sidecar table on its own (all of its shards)."""
+        return read_parquet_dir(self.sidecar_dir(name), None, pa.schema([("id", pa.string())]))
 
     # ------------------------------------------------------------------ maintenance
     def clear(self, keep_marker: bool = True) -> None:
@@ -251,14 +258,11 @@ def join_by_id(left: pa.Table, right: pa.Table, name: str = "right") -> pa.Table
     """Left join on ``id`` that keeps the left table's row order."""
     clash = (set(left.column_names) & set(right.column_names)) - {"id"}
     if clash:
-        raise StoreError(f"table {name!r} has columns {sorted(clash)} that clash with columns already read")
+        raise StoreError(
+            f"table {name!r} has columns {sorted(clash)} that clash with columns already read"
+        )
     order = "__curate_row"
     joined = left.append_column(order, pa.array(range(left.num_rows), pa.int64())).join(
         right, keys="id", join_type="left outer", use_threads=False
     )
     return joined.sort_by(order).drop_columns([order])
-
-
-def concat_or_empty(tables: Iterable[pa.Table], empty_schema: pa.Schema) -> pa.Table:
-    tables = list(tables)
-    return pa.concat_tables(tables) if tables else empty_schema.empty_table()

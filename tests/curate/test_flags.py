@@ -26,7 +26,10 @@ def test_template_tokens(text):
         ("尊敬的[您的姓名]", True),
         ("Подпись: [Ваше имя]", True),
         ("Use a list like [1, 2, 3] in Python.", False),
-        ("```jinja\nHello {{ user.name }}\n```", False),  # template syntax inside code is not a slot
+        (
+            "```jinja\nHello {{ user.name }}\n```",
+            False,
+        ),  # template syntax inside code is not a slot
         ("plain text", False),
     ],
 )
@@ -41,4 +44,6 @@ def test_structure_flags():
     assert structure_flags(["system", "user", "assistant"], ["s", "q", "a"]) == []
     assert "role_order" in structure_flags(["user", "user", "assistant"], ["q", "q2", "a"])
     assert "role_order" in structure_flags(["assistant", "user"], ["a", "q"])
-    assert "role_order" in structure_flags(["user", "assistant", "system", "user", "assistant"], list("qasqa"))
+    assert "role_order" in structure_flags(
+        ["user", "assistant", "system", "user", "assistant"], list("qasqa")
+    )

@@ -25,4 +25,7 @@ def test_roles_order_and_content_matter():
 
 def test_id_is_stable_across_versions():
     # A change here breaks every existing store: bump the store format instead.
-    assert conversation_id([("user", "Hello"), ("assistant", "Hi")]) == "fbf01a57ffdd7f295e805400882736aa"
+    assert (
+        conversation_id([("user", "Hello"), ("assistant", "Hi")])
+        == "fbf01a57ffdd7f295e805400882736aa"
+    )

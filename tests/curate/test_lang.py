@@ -33,7 +33,8 @@ def test_cjk_outweighs_embedded_english_code():
 
 def test_conversation_sides_are_detected_separately():
     overall, user, assistant, script = lang.detect_conversations(
-        ["請用繁體中文回答：什麼是機器學習？"], ["机器学习是人工智能的一个分支，它让计算机从数据中学习。"]
+        ["請用繁體中文回答：什麼是機器學習？"],
+        ["机器学习是人工智能的一个分支，它让计算机从数据中学习。"],
     )
     assert user == ["zh-Hant"] and assistant == ["zh-Hans"]
     assert overall[0] in ("zh-Hant", "zh-Hans") and script[0] in ("Hant", "Hans")
@@ -51,13 +52,21 @@ def test_traditional_and_simplified_pairs(shared_data):
     traditional = [r["prompt"] for r in orjson.loads((folder / "prompts-zh-TW.json").read_bytes())]
     got_s, _ = lang.detect(simplified)
     got_t, _ = lang.detect(traditional)
-    accuracy = (sum(g == "zh-Hans" for g in got_s) + sum(g == "zh-Hant" for g in got_t)) / (2 * len(simplified))
+    accuracy = (sum(g == "zh-Hans" for g in got_s) + sum(g == "zh-Hant" for g in got_t)) / (
+        2 * len(simplified)
+    )
     assert accuracy >= 0.99, accuracy
 
 
 def test_russian_and_english_mt_bench_questions(shared_data):
     folder = shared_data / "mtbench_ru"
-    ru = [orjson.loads(line)["turns"][0] for line in (folder / "question_ru.jsonl").read_bytes().splitlines()]
-    en = [orjson.loads(line)["turns"][0] for line in (folder / "question_en.jsonl").read_bytes().splitlines()]
+    ru = [
+        orjson.loads(line)["turns"][0]
+        for line in (folder / "question_ru.jsonl").read_bytes().splitlines()
+    ]
+    en = [
+        orjson.loads(line)["turns"][0]
+        for line in (folder / "question_en.jsonl").read_bytes().splitlines()
+    ]
     assert lang.detect(ru)[0].count("ru") >= 0.95 * len(ru)
     assert lang.detect(en)[0].count("en") >= 0.95 * len(en)

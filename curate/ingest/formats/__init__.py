@@ -75,7 +75,9 @@ def get(name: str) -> Format:
     try:
         return BY_NAME[name]
     except KeyError:
-        raise InputError(f"unknown --format {name!r}; choose one of: {', '.join(BY_NAME)}") from None
+        raise InputError(
+            f"unknown --format {name!r}; choose one of: {', '.join(BY_NAME)}"
+        ) from None
 
 
 def detect(records: Iterable[object]) -> Format:

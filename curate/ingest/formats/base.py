@@ -36,14 +36,38 @@ Converter = Callable[[dict], Conversation]
 # Role names seen in the wild, lower-cased.
 _USER_ROLES = {"user", "human", "usr", "prompter", "customer", "client", "question", "instruction"}
 _ASSISTANT_ROLES = {
-    "assistant", "gpt", "bot", "model", "ai", "chatgpt", "bard", "bing", "claude", "gpt-4", "gpt4",
-    "gpt-3.5-turbo", "moss", "response", "answer", "output",
+    "assistant",
+    "gpt",
+    "bot",
+    "model",
+    "ai",
+    "chatgpt",
+    "bard",
+    "bing",
+    "claude",
+    "gpt-4",
+    "gpt4",
+    "gpt-3.5-turbo",
+    "moss",
+    "response",
+    "answer",
+    "output",
 }
 _SYSTEM_ROLES = {"system", "sys", "system_prompt"}
 # Tool-call turns cannot be represented with system/user/assistant messages.
 TOOL_ROLES = {
-    "function_call", "observation", "function", "tool", "tool_call", "tool_calls", "tool_response",
-    "ipython", "plugin", "function_response", "api", "environment",
+    "function_call",
+    "observation",
+    "function",
+    "tool",
+    "tool_call",
+    "tool_calls",
+    "tool_response",
+    "ipython",
+    "plugin",
+    "function_response",
+    "api",
+    "environment",
 }
 DEFAULT_ROLES = (
     {r: USER for r in _USER_ROLES}
@@ -77,7 +101,9 @@ class FormatContext:
                 f"turn with role {raw!r}: tool-call turns are not representable as "
                 "system/user/assistant messages",
             )
-        raise RecordError("unknown_role", f"role {raw!r} (map it with --role {raw}=user|assistant|system)")
+        raise RecordError(
+            "unknown_role", f"role {raw!r} (map it with --role {raw}=user|assistant|system)"
+        )
 
 
 class Format:
@@ -112,9 +138,13 @@ def text_of(value: Any, what: str) -> str:
                     raise RecordError("non_string_content", f"{what}: text part without a string")
                 parts.append(text)
             elif isinstance(part, dict):
-                raise RecordError("non_text_content", f"{what}: content part of type {part.get('type')!r}")
+                raise RecordError(
+                    "non_text_content", f"{what}: content part of type {part.get('type')!r}"
+                )
             else:
-                raise RecordError("non_string_content", f"{what}: content part of type {type(part).__name__}")
+                raise RecordError(
+                    "non_string_content", f"{what}: content part of type {type(part).__name__}"
+                )
         return "\n".join(parts)
     raise RecordError("non_string_content", f"{what} is a {type(value).__name__}, not text")
 
@@ -144,7 +174,9 @@ def extract_meta(record: dict, consumed: frozenset[str]) -> dict[str, Any] | Non
         if key in consumed or value is None:
             continue
         if isinstance(value, str):
-            meta[key] = value if len(value) <= META_STRING_LIMIT else value[:META_STRING_LIMIT] + "…"
+            meta[key] = (
+                value if len(value) <= META_STRING_LIMIT else value[:META_STRING_LIMIT] + "…"
+            )
         elif isinstance(value, (bool, int, float)):
             meta[key] = value
     return meta or None

@@ -24,11 +24,15 @@ _TURN_KEYS = ("conversations", "conversation")
 def turns_to_messages(turns: Any, ctx: FormatContext, what: str) -> list[tuple[str, str]]:
     """A list of ShareGPT ``{from, value}`` or OpenAI ``{role, content}`` dicts as messages."""
     if not isinstance(turns, list):
-        raise RecordError("missing_field", f"{what} is a {type(turns).__name__}, not a list of turns")
+        raise RecordError(
+            "missing_field", f"{what} is a {type(turns).__name__}, not a list of turns"
+        )
     messages = []
     for i, turn in enumerate(turns):
         if not isinstance(turn, dict):
-            raise RecordError("non_string_content", f"{what}[{i}] is a {type(turn).__name__}, not a turn")
+            raise RecordError(
+                "non_string_content", f"{what}[{i}] is a {type(turn).__name__}, not a turn"
+            )
         if turn.get("tool_calls") or turn.get("function_call"):
             raise RecordError("tool_call", f"{what}[{i}] carries tool calls")
         if "from" in turn or "value" in turn:
@@ -72,7 +76,11 @@ class ShareGPT(Format):
                 messages.insert(0, (SYSTEM, system))
             if "chosen" in record:
                 messages.append((ASSISTANT, _answer_text(record["chosen"], ctx, "chosen")))
-            rejected = _answer_text(record["rejected"], ctx, "rejected") if record.get("rejected") is not None else None
+            rejected = (
+                _answer_text(record["rejected"], ctx, "rejected")
+                if record.get("rejected") is not None
+                else None
+            )
             return Conversation(messages, rejected, (), extract_meta(record, consumed))
 
         return convert
@@ -96,7 +104,11 @@ class Messages(Format):
         def convert(record: dict) -> Conversation:
             messages = turns_to_messages(record.get("messages"), ctx, "messages")
             flags = ("undesirable",) if record.get("label") is False else ()
-            rejected = _answer_text(record["rejected"], ctx, "rejected") if record.get("rejected") is not None else None
+            rejected = (
+                _answer_text(record["rejected"], ctx, "rejected")
+                if record.get("rejected") is not None
+                else None
+            )
             return Conversation(messages, rejected, flags, extract_meta(record, consumed))
 
         return convert
@@ -104,7 +116,9 @@ class Messages(Format):
 
 class PreferenceMessages(Format):
     name = "preference_messages"
-    summary = "chosen/rejected as message lists (+ optional prompt), or chosen_messages/rejected_messages"
+    summary = (
+        "chosen/rejected as message lists (+ optional prompt), or chosen_messages/rejected_messages"
+    )
     consumed = frozenset({"prompt", "chosen", "rejected", "chosen_messages", "rejected_messages"})
 
     def matches(self, record: dict) -> bool:

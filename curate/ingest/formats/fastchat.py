@@ -92,7 +92,9 @@ def majority(values: list[str]) -> str:
 
 def candidate_question_files(answer_path: Path) -> list[Path]:
     dirs = [answer_path.parent, answer_path.parent.parent]
-    return sorted({p for d in dirs for p in d.glob("question*.jsonl") if p.resolve() != answer_path.resolve()})
+    return sorted(
+        {p for d in dirs for p in d.glob("question*.jsonl") if p.resolve() != answer_path.resolve()}
+    )
 
 
 def _answer_texts(path: Path) -> list[str]:
@@ -124,7 +126,11 @@ def choose_question_file(answer_path: Path, given: Path | None) -> QuestionFile:
     if len(candidates) == 1:
         return load_questions(candidates[0])
     tokens = set(re.split(r"[_\-.\s]+", answer_path.stem.lower()))
-    by_suffix = [p for p in candidates if (s := p.stem[len("question") :].strip("_-").lower()) and s in tokens]
+    by_suffix = [
+        p
+        for p in candidates
+        if (s := p.stem[len("question") :].strip("_-").lower()) and s in tokens
+    ]
     if len(by_suffix) == 1:
         return load_questions(by_suffix[0])
     answers_lang = majority(lang.detect(_answer_texts(answer_path))[0])
@@ -176,10 +182,14 @@ class FastChatAnswer(Format):
                 key = str(record.get("id"))
                 question = questions.by_index.get(int(key)) if key.lstrip("-").isdigit() else None
             if question is None:
-                raise RecordError("missing_question", f"question {key} is not in {questions.path.name}")
+                raise RecordError(
+                    "missing_question", f"question {key} is not in {questions.path.name}"
+                )
             answers = _answers(record)
             if not answers:
-                raise RecordError("missing_field", "no answer turns (choices[0].turns or generated_text)")
+                raise RecordError(
+                    "missing_field", "no answer turns (choices[0].turns or generated_text)"
+                )
             messages = []
             for i, turn in enumerate(question.turns):
                 messages.append((USER, turn))
@@ -197,7 +207,15 @@ class FastChatAnswer(Format):
 class Refused(Format):
     """A recognised layout that holds no conversation: every record is rejected with a reason."""
 
-    def __init__(self, name: str, summary: str, keys: tuple[str, ...], absent: tuple[str, ...], reason: str, detail: str):
+    def __init__(
+        self,
+        name: str,
+        summary: str,
+        keys: tuple[str, ...],
+        absent: tuple[str, ...],
+        reason: str,
+        detail: str,
+    ):
         self.name, self.summary = name, summary
         self._keys, self._absent = keys, absent
         self._reason, self._detail = reason, detail

@@ -44,7 +44,9 @@ def history_messages(history: Any) -> list[tuple[str, str]]:
     if history is None or history == "" or history == []:
         return []
     if not isinstance(history, list):
-        raise RecordError("bad_history", f"history is a {type(history).__name__}, not a list of pairs")
+        raise RecordError(
+            "bad_history", f"history is a {type(history).__name__}, not a list of pairs"
+        )
     messages = []
     for i, pair in enumerate(history):
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
@@ -67,11 +69,15 @@ class Alpaca(Format):
         "instruction/input/output (+ system, history); aliases prompt|question|query and "
         "response|answer|completion; output as a ranked list, or chosen/rejected strings, for preferences"
     )
-    consumed = frozenset({*PROMPT_KEYS, *RESPONSE_KEYS, "input", "history", "system", "rejected", "instances"})
+    consumed = frozenset(
+        {*PROMPT_KEYS, *RESPONSE_KEYS, "input", "history", "system", "rejected", "instances"}
+    )
 
     def matches(self, record: dict) -> bool:
         has_prompt = first_key(record, PROMPT_KEYS) is not None
-        has_answer = first_key(record, RESPONSE_KEYS) is not None or isinstance(record.get("instances"), list)
+        has_answer = first_key(record, RESPONSE_KEYS) is not None or isinstance(
+            record.get("instances"), list
+        )
         return has_prompt and has_answer and not isinstance(record.get("chosen"), list)
 
     def converter(self, ctx: FormatContext) -> Converter:
@@ -94,7 +100,12 @@ class Alpaca(Format):
             if record.get("rejected") is not None:
                 rejected = require_str(record["rejected"], "rejected")
             messages = with_system(
-                record, [*history_messages(record.get("history")), (USER, user_text(record)), (ASSISTANT, answer)]
+                record,
+                [
+                    *history_messages(record.get("history")),
+                    (USER, user_text(record)),
+                    (ASSISTANT, answer),
+                ],
             )
             return Conversation(messages, rejected, (), extract_meta(record, consumed))
 
@@ -106,7 +117,9 @@ def _single_instance(record: dict) -> dict:
     instances = record["instances"]
     if not isinstance(instances, list) or len(instances) != 1 or not isinstance(instances[0], dict):
         n = len(instances) if isinstance(instances, list) else "?"
-        raise RecordError("unsupported_instances", f"{n} instances (one conversation needs exactly one)")
+        raise RecordError(
+            "unsupported_instances", f"{n} instances (one conversation needs exactly one)"
+        )
     return {**record, **{k: instances[0].get(k) for k in ("input", "output")}}
 
 
@@ -135,7 +148,17 @@ class PromptOnly(Format):
 class Pairwise(Format):
     name = "pairwise"
     summary = "instruction + left_answer/right_answer with result (left|right|equal) or left_grade/right_grade"
-    consumed = frozenset({*PROMPT_KEYS, "input", "left_answer", "right_answer", "result", "left_grade", "right_grade"})
+    consumed = frozenset(
+        {
+            *PROMPT_KEYS,
+            "input",
+            "left_answer",
+            "right_answer",
+            "result",
+            "left_grade",
+            "right_grade",
+        }
+    )
 
     def matches(self, record: dict) -> bool:
         return "left_answer" in record and "right_answer" in record
@@ -171,16 +194,22 @@ def _winner(record: dict) -> str:
     lg, rg = record.get("left_grade"), record.get("right_grade")
     if isinstance(lg, (int, float)) and isinstance(rg, (int, float)):
         return "left" if lg > rg else "right" if rg > lg else "tie"
-    raise RecordError("missing_field", "no result and no left_grade/right_grade to pick the preferred answer")
+    raise RecordError(
+        "missing_field", "no result and no left_grade/right_grade to pick the preferred answer"
+    )
 
 
 class Squad(Format):
     name = "squad"
-    summary = "reading comprehension (SQuAD/DRCD): user = context + question, assistant = first answer"
+    summary = (
+        "reading comprehension (SQuAD/DRCD): user = context + question, assistant = first answer"
+    )
     consumed = frozenset({"context", "question", "answers", "is_impossible"})
 
     def matches(self, record: dict) -> bool:
-        return "context" in record and "question" in record and isinstance(record.get("answers"), list)
+        return (
+            "context" in record and "question" in record and isinstance(record.get("answers"), list)
+        )
 
     def converter(self, ctx: FormatContext) -> Converter:
         consumed = self.consumed

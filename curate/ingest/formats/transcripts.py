@@ -43,7 +43,9 @@ def parse_transcript(text: str, what: str) -> list[tuple[str, str]]:
 
 class HHTranscript(Format):
     name = "hh"
-    summary = "Anthropic HH: chosen/rejected transcripts with '\\n\\nHuman:' / '\\n\\nAssistant:' turns"
+    summary = (
+        "Anthropic HH: chosen/rejected transcripts with '\\n\\nHuman:' / '\\n\\nAssistant:' turns"
+    )
     consumed = frozenset({"chosen", "rejected"})
 
     def matches(self, record: dict) -> bool:
@@ -105,10 +107,20 @@ class Moss(Format):
                 if not isinstance(turn, dict):
                     raise RecordError("non_string_content", f"chat.{key} is not an object")
                 command = turn.get("Commands")
-                if isinstance(command, str) and unframe("Commands", command).strip() not in ("", "None"):
-                    raise RecordError("tool_call", f"turn {number} calls a plugin; tool-call turns are not representable")
-                messages.append((USER, unframe("Human", require_str(turn.get("Human"), f"chat.{key}.Human"))))
-                messages.append((ASSISTANT, unframe("MOSS", require_str(turn.get("MOSS"), f"chat.{key}.MOSS"))))
+                if isinstance(command, str) and unframe("Commands", command).strip() not in (
+                    "",
+                    "None",
+                ):
+                    raise RecordError(
+                        "tool_call",
+                        f"turn {number} calls a plugin; tool-call turns are not representable",
+                    )
+                messages.append(
+                    (USER, unframe("Human", require_str(turn.get("Human"), f"chat.{key}.Human")))
+                )
+                messages.append(
+                    (ASSISTANT, unframe("MOSS", require_str(turn.get("MOSS"), f"chat.{key}.MOSS")))
+                )
             if len(messages) <= 1:
                 raise RecordError("missing_field", "chat has no turns")
             return Conversation(messages, None, (), extract_meta(record, consumed))

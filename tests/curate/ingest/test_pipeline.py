@@ -12,36 +12,64 @@ import pytest
 
 from curate.errors import InputError, StageConflict, StoreError
 from curate.ingest import pipeline
-from curate.ingest.pipeline import Ingestor, IngestOptions
+from curate.ingest.pipeline import IngestOptions, Ingestor
 from curate.store import Store, files
 from tests.conftest import parquet_digests, write_json, write_jsonl
 
 
 def ingest(inputs, store, workers=0, **options):
-    return Ingestor([str(p) for p in inputs], store, IngestOptions(**options), workers=workers).run()
+    return Ingestor(
+        [str(p) for p in inputs], store, IngestOptions(**options), workers=workers
+    ).run()
 
 
 @pytest.fixture
 def noisy_inputs(tmp_path):
     """One file per kind of bad input the issue lists, plus good records and duplicates."""
     d = tmp_path / "in"
-    good = [{"instruction": f"question {i}", "input": "", "output": f"answer {i}"} for i in range(20)]
+    good = [
+        {"instruction": f"question {i}", "input": "", "output": f"answer {i}"} for i in range(20)
+    ]
     write_json(d / "alpaca.json", good + [good[0], good[1]])  # two exact duplicates
     write_jsonl(
         d / "chat.jsonl",
         [
-            {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]},
-            {"messages": [{"role": "user", "content": "q"}, {"role": "wizard", "content": "a"}]},  # unknown role
-            {"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": "  "}]},  # empty
+            {
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": "hello"},
+                ]
+            },
+            {
+                "messages": [{"role": "user", "content": "q"}, {"role": "wizard", "content": "a"}]
+            },  # unknown role
+            {
+                "messages": [
+                    {"role": "user", "content": ""},
+                    {"role": "assistant", "content": "  "},
+                ]
+            },  # empty
             {"messages": [{"role": "user", "content": {"text": "q"}}]},  # non-string content
-            {"messages": [{"role": "user", "content": "x" * 500}, {"role": "assistant", "content": "y"}]},  # too long
+            {
+                "messages": [
+                    {"role": "user", "content": "x" * 500},
+                    {"role": "assistant", "content": "y"},
+                ]
+            },  # too long
             {"messages": [{"content": "no role"}]},  # missing field
             ["not", "an", "object"],
-            {"messages": [{"role": "user", "content": "line\u2028separator"}, {"role": "assistant", "content": "ok"}]},
+            {
+                "messages": [
+                    {"role": "user", "content": "line\u2028separator"},
+                    {"role": "assistant", "content": "ok"},
+                ]
+            },
         ],
         raw_lines=[b'{"messages": [unparsable'],
     )
-    (d / "broken.json").write_bytes(b'[\n {"instruction": "a", "output": "b"},\n {"instruction": "c", "output": "d"},\n]')
+    (d / "broken.json").write_bytes(
+        b'[\n {"instruction": "a", "output": "b"},\n {"instruction": "c", "output": "d"},\n]'
+    )
     (d / "notes.txt").write_text("not data")  # skipped by the directory walk
     return d
 
@@ -53,40 +81,73 @@ def test_every_record_is_accounted_for(noisy_inputs, tmp_path):
     chat = by_file["chat.jsonl"]
     assert chat.read == 9 and chat.ingested == 2
     assert dict(chat.rejected) == {
-        "unknown_role": 1, "empty_content": 1, "non_string_content": 1, "too_long": 1,
-        "missing_field": 1, "not_an_object": 1, "invalid_json": 1,
+        "unknown_role": 1,
+        "empty_content": 1,
+        "non_string_content": 1,
+        "too_long": 1,
+        "missing_field": 1,
+        "not_an_object": 1,
+        "invalid_json": 1,
     }
     assert by_file["alpaca.json"].duplicates == 2 and by_file["alpaca.json"].ingested == 20
-    assert by_file["broken.json"].ingested == 2 and dict(by_file["broken.json"].rejected) == {"invalid_json": 1}
+    assert by_file["broken.json"].ingested == 2 and dict(by_file["broken.json"].rejected) == {
+        "invalid_json": 1
+    }
     assert [os.path.basename(p) for p in result.skipped] == ["notes.txt"]
 
     store = Store.open(tmp_path / "store")
     rejects = store.rejects().to_pylist()
     assert len(rejects) == sum(f.rejected_total for f in result.files)
-    bad_line = next(r for r in rejects if r["source"]["file"].endswith("chat.jsonl") and r["reason"] == "invalid_json")
-    assert bad_line["source"]["line"] == 9 and bad_line["column"] and bad_line["raw"] == '{"messages": [unparsable'
+    bad_line = next(
+        r
+        for r in rejects
+        if r["source"]["file"].endswith("chat.jsonl") and r["reason"] == "invalid_json"
+    )
+    assert (
+        bad_line["source"]["line"] == 9
+        and bad_line["column"]
+        and bad_line["raw"] == '{"messages": [unparsable'
+    )
     trailing = next(r for r in rejects if r["source"]["file"].endswith("broken.json"))
     assert trailing["source"]["line"] == 4 and "trailing comma" in trailing["detail"]
     too_long = next(r for r in rejects if r["reason"] == "too_long")
-    assert orjson.loads(too_long["raw"])["messages"][0]["content"] == "x" * 500  # the raw record is kept
+    assert (
+        orjson.loads(too_long["raw"])["messages"][0]["content"] == "x" * 500
+    )  # the raw record is kept
     dups = store.duplicates().to_pylist()
     assert [d["source"]["index"] for d in dups] == [20, 21]
 
     base = store.read()
     assert base.num_rows == 24
-    u2028 = [m for row in base.column("messages").to_pylist() for m in row if "\u2028" in m["content"]]
+    u2028 = [
+        m for row in base.column("messages").to_pylist() for m in row if "\u2028" in m["content"]
+    ]
     assert u2028 == [{"role": "user", "content": "line\u2028separator"}]
     manifest = store.manifest("ingest")
     assert manifest["status"] == "complete"
-    assert manifest["counts"]["read"] == manifest["counts"]["ingested"] + manifest["counts"]["duplicates"] + manifest["counts"]["rejected"]
+    assert (
+        manifest["counts"]["read"]
+        == manifest["counts"]["ingested"]
+        + manifest["counts"]["duplicates"]
+        + manifest["counts"]["rejected"]
+    )
 
 
 def test_base_table_columns(tmp_path):
-    write_jsonl(tmp_path / "x.jsonl", [
-        {"conversations": [{"from": "human", "value": "请问今天天气怎么样？"}, {"from": "gpt", "value": "今天天气很好。"}],
-         "chosen": "好", "rejected": "坏"},
-        {"instruction": "Hello there, how are you?"},
-    ])
+    write_jsonl(
+        tmp_path / "x.jsonl",
+        [
+            {
+                "conversations": [
+                    {"from": "human", "value": "请问今天天气怎么样？"},
+                    {"from": "gpt", "value": "今天天气很好。"},
+                ],
+                "chosen": "好",
+                "rejected": "坏",
+            },
+            {"instruction": "Hello there, how are you?"},
+        ],
+    )
     ingest([tmp_path / "x.jsonl"], tmp_path / "s", format="sharegpt")
     (row,) = Store.open(tmp_path / "s").read().to_pylist()
     assert row["messages"][-1] == {"role": "assistant", "content": "好"} and row["rejected"] == "坏"
@@ -156,8 +217,20 @@ def test_killed_run_resumes_to_the_same_store(noisy_inputs, tmp_path, monkeypatc
 def test_sigkill_midway_then_resume(shared_data, tmp_path):
     """A real kill -9 of `curate ingest`, then the same command again."""
     source = shared_data / "alpaca_52k_en"
-    cmd = [sys.executable, "-m", "curate", "ingest", str(source), "--store", str(tmp_path / "killed"),
-           "--shard-size", "4000", "--workers", "0", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "curate",
+        "ingest",
+        str(source),
+        "--store",
+        str(tmp_path / "killed"),
+        "--shard-size",
+        "4000",
+        "--workers",
+        "0",
+        "--quiet",
+    ]
     proc = subprocess.Popen(cmd)
     journal = tmp_path / "killed" / "journal" / "ingest.jsonl"
     deadline = time.time() + 60
@@ -183,7 +256,9 @@ def test_rerun_is_a_noop_and_other_inputs_conflict(noisy_inputs, tmp_path):
         ingest([noisy_inputs / "alpaca.json"], store)
     with pytest.raises(StageConflict):
         ingest([noisy_inputs], store, max_chars=10)
-    result = Ingestor([str(noisy_inputs / "alpaca.json")], store, IngestOptions(), overwrite=True, workers=0).run()
+    result = Ingestor(
+        [str(noisy_inputs / "alpaca.json")], store, IngestOptions(), overwrite=True, workers=0
+    ).run()
     assert result.totals.read == 22 and Store.open(store).num_rows() == 20
 
 
@@ -206,15 +281,24 @@ def test_missing_input_is_a_user_error(tmp_path):
 
 
 def test_field_map_for_unusual_schemas(tmp_path):
-    write_jsonl(tmp_path / "odd.jsonl", [
-        {"input_values": {"q": "What is 2+2?"}, "solution": "4"},
-        {"input_values": {"q": "Capital of France?"}, "solution": "Paris"},
-    ])
-    result = ingest([tmp_path / "odd.jsonl"], tmp_path / "s",
-                    field_map={"instruction": "input_values.q", "output": "solution"})
+    write_jsonl(
+        tmp_path / "odd.jsonl",
+        [
+            {"input_values": {"q": "What is 2+2?"}, "solution": "4"},
+            {"input_values": {"q": "Capital of France?"}, "solution": "Paris"},
+        ],
+    )
+    result = ingest(
+        [tmp_path / "odd.jsonl"],
+        tmp_path / "s",
+        field_map={"instruction": "input_values.q", "output": "solution"},
+    )
     assert result.totals.ingested == 2
     rows = Store.open(tmp_path / "s").read(columns=["messages"]).column("messages").to_pylist()
-    assert rows[0] == [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4"}]
+    assert rows[0] == [
+        {"role": "user", "content": "What is 2+2?"},
+        {"role": "assistant", "content": "4"},
+    ]
 
 
 def test_shards_are_bounded_by_shard_size(tmp_path):

@@ -32,7 +32,10 @@ def test_json_array_fast_path(tmp_path):
 def test_json_array_across_small_blocks(tmp_path, monkeypatch, block):
     monkeypatch.setattr(readers, "BLOCK", block)
     rng = random.Random(block)
-    recs = [{"i": i, "s": "x" * rng.randint(0, 300) + '\\"},{[', "n": [1, {"k": "]"}]} for i in range(300)]
+    recs = [
+        {"i": i, "s": "x" * rng.randint(0, 300) + '\\"},{[', "n": [1, {"k": "]"}]}
+        for i in range(300)
+    ]
     (tmp_path / "x.json").write_bytes(orjson.dumps(recs, option=orjson.OPT_INDENT_2))
     assert values(read(tmp_path / "x.json")[1]) == recs
 
@@ -97,9 +100,23 @@ def test_gzip_is_sniffed_not_named(tmp_path):
 
 
 def test_document_unwrapping(tmp_path):
-    squad = {"version": "1", "data": [{"title": "T", "paragraphs": [
-        {"context": "C", "qas": [{"id": "q1", "question": "Q1", "answers": [{"text": "A1"}]},
-                                 {"id": "q2", "question": "Q2", "answers": [{"text": "A2"}]}]}]}]}
+    squad = {
+        "version": "1",
+        "data": [
+            {
+                "title": "T",
+                "paragraphs": [
+                    {
+                        "context": "C",
+                        "qas": [
+                            {"id": "q1", "question": "Q1", "answers": [{"text": "A1"}]},
+                            {"id": "q2", "question": "Q2", "answers": [{"text": "A2"}]},
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
     (tmp_path / "squad.json").write_bytes(orjson.dumps(squad, option=orjson.OPT_INDENT_2))
     layout, items = read(tmp_path / "squad.json")
     assert layout == "json-document"
@@ -108,7 +125,10 @@ def test_document_unwrapping(tmp_path):
     assert values(read(tmp_path / "wrap.json")[1]) == [{"instruction": "a"}]
     for single in (
         {"messages": [{"role": "user", "content": "hi"}]},
-        {"question_id": 1, "choices": [{"index": 0, "turns": ["a"]}]},  # one list field is not a wrapper
+        {
+            "question_id": 1,
+            "choices": [{"index": 0, "turns": ["a"]}],
+        },  # one list field is not a wrapper
     ):
         (tmp_path / "one.json").write_bytes(orjson.dumps(single, option=orjson.OPT_INDENT_2))
         assert values(read(tmp_path / "one.json")[1]) == [single]
@@ -127,7 +147,9 @@ def test_not_json_at_all(tmp_path):
 
 
 def test_parquet(tmp_path):
-    table = pa.table({"messages": [[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]]})
+    table = pa.table(
+        {"messages": [[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]]}
+    )
     pq.write_table(table, tmp_path / "x.parquet")
     layout, items = read(tmp_path / "x.parquet")
     assert layout == "parquet" and values(items) == table.to_pylist()

@@ -6,7 +6,7 @@ import pyarrow.compute as pc
 import pytest
 
 from curate.export import export_jsonl
-from curate.ingest.pipeline import Ingestor, IngestOptions
+from curate.ingest.pipeline import IngestOptions, Ingestor
 from curate.store import Store
 
 # Reasons a whole file may be refused for (every record rejected, none ingested).
@@ -40,11 +40,16 @@ def test_known_noise_is_rejected_or_flagged(shared_store):
     assert by_name(result, "instructionwild_zh_en/user_2.jsonl").rejected["invalid_json"] == 2
     assert by_name(result, "instructionwild_zh_en/user_3.jsonl").rejected["invalid_json"] == 3
     malformed = by_name(result, "alpaca_data-9407-12345-zh-UNFINISHED-malformed.json")
-    assert dict(malformed.rejected) == {"invalid_json": 1} and malformed.ingested + malformed.duplicates == 2801
+    assert (
+        dict(malformed.rejected) == {"invalid_json": 1}
+        and malformed.ingested + malformed.duplicates == 2801
+    )
     rejects = store.rejects().to_pylist()
     (trailing,) = [r for r in rejects if r["source"]["file"].endswith("malformed.json")]
     assert trailing["source"]["line"] == 14007 and "trailing comma" in trailing["detail"]
-    assert by_name(result, "Mistral-7B-OpenOrca.jsonl").duplicates == 80  # byte-identical to EXAMPLE_MODEL
+    assert (
+        by_name(result, "Mistral-7B-OpenOrca.jsonl").duplicates == 80
+    )  # byte-identical to EXAMPLE_MODEL
 
     base = store.read(columns=["source", "flags", "messages", "rejected", "lang"])
     files = pc.struct_field(base.column("source"), "file").to_pylist()
@@ -55,7 +60,9 @@ def test_known_noise_is_rejected_or_flagged(shared_store):
 
     assert flag_count("sharegpt_zh_1K_format.jsonl", "ends_on_user") == 7
     assert flag_count("sharegpt_zh_1K_format.jsonl", "no_assistant") == 1
-    assert flag_count("sharegpt_zh_1K_format.jsonl", "empty_turn") == 1  # the chat with 17 empty turns
+    assert (
+        flag_count("sharegpt_zh_1K_format.jsonl", "empty_turn") == 1
+    )  # the chat with 17 empty turns
     assert flag_count("alpaca_data_52k_en.json", "empty_turn") == 28  # 28 empty outputs
     assert flag_count("llamafactory_demo/identity.json", "placeholder") >= 80
     assert flag_count("Llama-2-70b-chat.jsonl", "template_tokens") >= 50  # leaked [INST] <<SYS>>
@@ -65,14 +72,22 @@ def test_preference_pairs_keep_the_rejected_answer(shared_store):
     result, _ = shared_store
     hh = by_name(result, "harmless-base_test.jsonl.gz")
     assert hh.preference == hh.ingested == 2312
-    assert by_name(result, "dpo_zh_500.jsonl").preference == by_name(result, "dpo_zh_500.jsonl").ingested > 0
+    assert (
+        by_name(result, "dpo_zh_500.jsonl").preference
+        == by_name(result, "dpo_zh_500.jsonl").ingested
+        > 0
+    )
     assert by_name(result, "oaast_rm_zh.json").preference > 0
 
 
 def test_moss_framing_is_removed(shared_store):
     _, store = shared_store
     base = store.read(columns=["format", "messages"])
-    moss = [row for row, fmt in zip(base.column("messages").to_pylist(), base.column("format").to_pylist()) if fmt == "moss"]
+    moss = [
+        row
+        for row, fmt in zip(base.column("messages").to_pylist(), base.column("format").to_pylist())
+        if fmt == "moss"
+    ]
     assert len(moss) > 600
     contents = [m["content"] for row in moss for m in row if m["role"] != "system"]
     assert not any(c.startswith("<|Human|>") or c.endswith("<eom>") for c in contents)
@@ -100,6 +115,12 @@ def test_export_then_reingest_gives_the_same_ids(shared_store, tmp_path):
         assert export_jsonl(store, out, fmt) == store.num_rows()
         again = Ingestor([str(out)], tmp_path / f"again-{fmt}", IngestOptions()).run()
         assert again.totals.ingested == store.num_rows() and again.totals.rejected_total == 0
-        assert again.totals.preference == store.num_rows() - store.read(columns=["rejected"]).column("rejected").null_count
+        assert (
+            again.totals.preference
+            == store.num_rows() - store.read(columns=["rejected"]).column("rejected").null_count
+        )
         original = set(store.read(columns=["id"]).column("id").to_pylist())
-        assert set(Store.open(tmp_path / f"again-{fmt}").read(columns=["id"]).column("id").to_pylist()) == original
+        assert (
+            set(Store.open(tmp_path / f"again-{fmt}").read(columns=["id"]).column("id").to_pylist())
+            == original
+        )

@@ -1,0 +1,195 @@
+"""Ingest throughput and peak memory on the shared data (results go to BENCHMARKS.md).
+
+Usage::
+
+    python benchmarks/bench_ingest.py                 # Alpaca-52K and all of ../shared/data
+    python benchmarks/bench_ingest.py --repeats 5 --breakdown
+
+Each configuration runs ``curate ingest`` in a fresh subprocess into a fresh
+store, ``--repeats`` times; the peak memory is the largest resident set of the
+whole process tree (main process plus conversion workers), sampled every 20 ms.
+The machine this was written on is a noisy 2-core VM, so medians and bests are
+both reported.
+
+``--breakdown`` times the ingest steps one by one in this process on Alpaca-52K
+(single core), to show what limits throughput, next to two reference points:
+``orjson.loads`` of the file alone (the parse floor) and a naive script
+(``json.load``, convert to messages, hash, write JSON Lines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+
+
+def run_ingest(inputs: list[Path], workers: str, store: Path) -> tuple[float, int, int]:
+    """Wall seconds, records read, and peak RSS bytes of one `curate ingest` run."""
+    shutil.rmtree(store, ignore_errors=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "curate",
+        "ingest",
+        *map(str, inputs),
+        "--store",
+        str(store),
+        "--quiet",
+    ]
+    if workers != "auto":
+        cmd += ["--workers", workers]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    parent = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            procs = [parent, *parent.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"ingest failed: {' '.join(cmd)}")
+    manifest = json.loads((store / "manifests" / "ingest.json").read_text())
+    return wall, manifest["counts"]["read"], peak
+
+
+def bench(name: str, inputs: list[Path], workers: str, repeats: int, tmp: Path) -> dict:
+    runs = [run_ingest(inputs, workers, tmp / "store") for _ in range(repeats)]
+    records = runs[0][1]
+    rates = [records / wall for wall, _, _ in runs]
+    return {
+        "dataset": name,
+        "workers": workers,
+        "records": records,
+        "median_s": statistics.median(w for w, _, _ in runs),
+        "median_rate": statistics.median(rates),
+        "best_rate": max(rates),
+        "peak_mib": max(p for _, _, p in runs) / 2**20,
+    }
+
+
+def breakdown(path: Path) -> list[tuple[str, float]]:
+    """Seconds per ingest step for one file, in one process."""
+    import orjson
+    import pyarrow.parquet as pq
+
+    from curate import lang
+    from curate.ingest import formats
+    from curate.ingest.convert import FileSpec, base_table
+    from curate.ingest.readers import open_reader
+    from curate.ingest.records import prepare
+
+    steps = []
+
+    def timed(label, fn):
+        start = time.process_time()
+        out = fn()
+        steps.append((label, time.process_time() - start))
+        return out
+
+    data = path.read_bytes()
+    timed("reference: orjson.loads of the whole file", lambda: orjson.loads(data))
+
+    def naive():
+        with open(path) as fh:
+            records = json.load(fh)
+        with open(tempfile.mktemp(suffix=".jsonl"), "w") as out:
+            for r in records:
+                messages = [
+                    {
+                        "role": "user",
+                        "content": r["instruction"] + ("\n\n" + r["input"] if r["input"] else ""),
+                    },
+                    {"role": "assistant", "content": r["output"]},
+                ]
+                key = hashlib.blake2b(json.dumps(messages).encode(), digest_size=16).hexdigest()
+                out.write(json.dumps({"id": key, "messages": messages}) + "\n")
+
+    timed("reference: naive script (json, convert, hash, write JSONL)", naive)
+    items = timed("read: stream and parse the JSON array", lambda: list(open_reader(path)))
+    fmt = formats.detect([it.value for it in items[:64]])
+    convert = fmt.converter(formats.FormatContext(path))
+    convs = timed("convert: Alpaca record -> messages", lambda: [convert(it.value) for it in items])
+    prepared = timed(
+        "prepare: checks, flags, id (BLAKE2b)", lambda: [prepare(c, 200_000) for c in convs]
+    )
+    lang.class_table()
+    timed(
+        "language and script (vectorised)",
+        lambda: lang.detect_conversations(
+            [p.user_text for p in prepared], [p.assistant_text for p in prepared]
+        ),
+    )
+    spec = FileSpec(str(path), str(path), fmt.name)
+    table = timed(
+        "build Arrow table (includes language again)",
+        lambda: base_table(spec, list(zip(items, prepared))),
+    )
+    timed(
+        "write Parquet (zstd)",
+        lambda: pq.write_table(table, tempfile.mktemp(suffix=".parquet"), compression="zstd"),
+    )
+    return steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--breakdown", action="store_true", help="also time the steps on Alpaca-52K"
+    )
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        raise SystemExit(f"needs the shared data at {DATA}")
+    alpaca = DATA / "alpaca_52k_en" / "alpaca_data_52k_en.json"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, inputs in (("alpaca_52k_en", [alpaca]), ("all of shared/data", [DATA])):
+            for workers in ("0", "auto"):
+                rows.append(bench(name, inputs, workers, args.repeats, Path(tmp)))
+                r = rows[-1]
+                print(
+                    f"{name} workers={workers}: {r['median_rate']:,.0f} rec/s median",
+                    file=sys.stderr,
+                )
+    cpu = psutil.cpu_count()
+    print(
+        f"\n`python benchmarks/bench_ingest.py --repeats {args.repeats}` ({cpu} cores, Python {sys.version.split()[0]})\n"
+    )
+    print(
+        "| input | workers | records | median wall (s) | median rec/s | best rec/s | peak RSS (MiB) |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['dataset']} | {r['workers']} | {r['records']:,} | {r['median_s']:.2f} | "
+            f"{r['median_rate']:,.0f} | {r['best_rate']:,.0f} | {r['peak_mib']:,.0f} |"
+        )
+    if args.breakdown:
+        print(f"\nSteps on Alpaca-52K, one process (CPU seconds for {52_002:,} records):\n")
+        print("| step | CPU s | records/s |")
+        print("|---|---:|---:|")
+        for label, seconds in breakdown(alpaca):
+            print(f"| {label} | {seconds:.2f} | {52_002 / seconds:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()
