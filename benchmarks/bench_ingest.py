@@ -8,8 +8,9 @@ Usage::
 Each configuration runs ``curate ingest`` in a fresh subprocess into a fresh
 store, ``--repeats`` times; the peak memory is the largest resident set of the
 whole process tree (main process plus conversion workers), sampled every 20 ms.
-The machine this was written on is a noisy 2-core VM, so medians and bests are
-both reported.
+The machine this was written on is a 2-core VM whose speed drifts by up to 2x
+over minutes: configurations run interleaved, medians and bests are both
+reported, and a fixed pure-Python loop is timed alongside as a speed reference.
 
 ``--breakdown`` times the ingest steps one by one in this process on Alpaca-52K
 (single core), to show what limits throughput, next to two reference points:
@@ -69,8 +70,16 @@ def run_ingest(inputs: list[Path], workers: str, store: Path) -> tuple[float, in
     return wall, manifest["counts"]["read"], peak
 
 
-def bench(name: str, inputs: list[Path], workers: str, repeats: int, tmp: Path) -> dict:
-    runs = [run_ingest(inputs, workers, tmp / "store") for _ in range(repeats)]
+def cpu_reference() -> float:
+    """Seconds for a fixed pure-Python loop: this VM's speed drifts by up to 2x over minutes."""
+    start = time.process_time()
+    total = 0
+    for i in range(5_000_000):
+        total += i * i
+    return time.process_time() - start
+
+
+def summarise(name: str, workers: str, runs: list[tuple[float, int, int]]) -> dict:
     records = runs[0][1]
     rates = [records / wall for wall, _, _ in runs]
     return {
@@ -160,19 +169,24 @@ def main() -> None:
     if not DATA.is_dir():
         raise SystemExit(f"needs the shared data at {DATA}")
     alpaca = DATA / "alpaca_52k_en" / "alpaca_data_52k_en.json"
-    rows = []
+    configs = [
+        (name, inputs, workers)
+        for name, inputs in (("alpaca_52k_en", [alpaca]), ("all of shared/data", [DATA]))
+        for workers in ("0", "2")
+    ]
+    runs: dict[tuple[str, str], list] = {(name, workers): [] for name, _, workers in configs}
+    references = [cpu_reference()]
     with tempfile.TemporaryDirectory() as tmp:
-        for name, inputs in (("alpaca_52k_en", [alpaca]), ("all of shared/data", [DATA])):
-            for workers in ("0", "auto"):
-                rows.append(bench(name, inputs, workers, args.repeats, Path(tmp)))
-                r = rows[-1]
-                print(
-                    f"{name} workers={workers}: {r['median_rate']:,.0f} rec/s median",
-                    file=sys.stderr,
-                )
-    cpu = psutil.cpu_count()
+        for repeat in range(args.repeats):  # interleaved: drift hits every configuration alike
+            for name, inputs, workers in configs:
+                runs[(name, workers)].append(run_ingest(inputs, workers, Path(tmp) / "store"))
+            references.append(cpu_reference())
+            print(f"repeat {repeat + 1}/{args.repeats} done", file=sys.stderr)
+    rows = [summarise(name, workers, runs[(name, workers)]) for name, _, workers in configs]
     print(
-        f"\n`python benchmarks/bench_ingest.py --repeats {args.repeats}` ({cpu} cores, Python {sys.version.split()[0]})\n"
+        f"\n`python benchmarks/bench_ingest.py --repeats {args.repeats}` ({psutil.cpu_count()} cores, "
+        f"Python {sys.version.split()[0]}; CPU reference loop {min(references):.2f}-{max(references):.2f} s "
+        "during the runs)\n"
     )
     print(
         "| input | workers | records | median wall (s) | median rec/s | best rec/s | peak RSS (MiB) |"
@@ -184,7 +198,10 @@ def main() -> None:
             f"{r['median_rate']:,.0f} | {r['best_rate']:,.0f} | {r['peak_mib']:,.0f} |"
         )
     if args.breakdown:
-        print(f"\nSteps on Alpaca-52K, one process (CPU seconds for {52_002:,} records):\n")
+        print(
+            f"\nSteps on Alpaca-52K, one process (CPU seconds for {52_002:,} records; "
+            f"CPU reference loop {cpu_reference():.2f} s):\n"
+        )
         print("| step | CPU s | records/s |")
         print("|---|---:|---:|")
         for label, seconds in breakdown(alpaca):

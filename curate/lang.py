@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 
@@ -201,36 +200,41 @@ def is_english_text(text: str) -> bool:
     return other < 2 or other <= len(_ENGLISH_WORDS.findall(lowered))
 
 
-class _EnglishCache:
-    """``is_english_text`` of each text of a batch, computed at most once."""
-
-    def __init__(self, texts: list[str]):
-        self.texts = texts
-        self.known: dict[int, bool] = {}
-
-    def __call__(self, i: int) -> bool:
-        value = self.known.get(i)
-        if value is None:
-            value = self.known[i] = is_english_text(self.texts[i])
-        return value
-
-
-def decide(counts: np.ndarray, english: Callable[[int], bool]) -> tuple[list[str], list[str]]:
-    """Language and script code for each row of a class-count matrix.
-
-    ``english(i)`` tells whether Latin text ``i`` reads as English; it is only
-    called for Latin-dominant rows with 20 or more Latin letters and no diacritics.
-    """
+def _scripts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dominant script group of each row, and whether the row has any letter."""
     groups = np.stack([counts[:, list(cols)].sum(axis=1) * w for _, cols, w in _GROUPS], axis=1)
     dominant = groups.argmax(axis=1)
     # Latin is also the script of code, URLs and quoted English: a substantial other
     # script (>= 20 weighted letters and >= 25% of the Latin mass) is the language.
     others = groups.copy()
     others[:, _LATIN_GROUP] = 0
-    best_other = others.argmax(axis=1)
     other_mass = others.max(axis=1)
     prefer = (other_mass >= MINORITY_MIN) & (other_mass >= MINORITY_SHARE * groups[:, _LATIN_GROUP])
-    dominant = np.where(prefer, best_other, dominant)
+    return np.where(prefer, others.argmax(axis=1), dominant), groups.max(axis=1) > 0
+
+
+def english_undecided(counts: np.ndarray) -> np.ndarray:
+    """Rows whose language hinges on the English test: Latin, 20+ letters, no diacritics."""
+    dominant, _ = _scripts(counts)
+    latin = counts[:, LATIN] + counts[:, LATIN_EXT]
+    return (dominant == _LATIN_GROUP) & (latin >= 20) & (counts[:, LATIN_EXT] <= 0.02 * latin)
+
+
+def english_flags(texts: list[str], rows: np.ndarray) -> np.ndarray:
+    """``is_english_text`` for the given rows; True elsewhere."""
+    flags = np.ones(len(texts), dtype=bool)
+    idx = np.flatnonzero(rows).tolist()
+    flags[idx] = [is_english_text(texts[i]) for i in idx]
+    return flags
+
+
+def decide(counts: np.ndarray, english: np.ndarray) -> tuple[list[str], list[str]]:
+    """Language and script code for each row of a class-count matrix.
+
+    ``english[i]`` tells whether Latin text ``i`` reads as English; it is only
+    looked at for the rows of :func:`english_undecided`.
+    """
+    dominant, has_letters = _scripts(counts)
     script = _SCRIPT_NAMES[dominant]
     lang = _SIMPLE_LANGS[dominant]
     col = counts.T
@@ -250,20 +254,18 @@ def decide(counts: np.ndarray, english: Callable[[int], bool]) -> tuple[list[str
 
     latn = script == "Latn"
     latin = col[LATIN] + col[LATIN_EXT]
-    other = latn & (col[LATIN_EXT] > 0.02 * latin)
-    for i in np.flatnonzero(latn & ~other & (latin >= 20)):
-        other[i] = not english(int(i))
+    other = latn & ((col[LATIN_EXT] > 0.02 * latin) | ((latin >= 20) & ~english))
     lang[latn] = "en"
     lang[other] = "other"
 
-    none = groups.max(axis=1) <= 0
-    lang[none], script[none] = "und", "Zyyy"
+    lang[~has_letters], script[~has_letters] = "und", "Zyyy"
     return lang.tolist(), script.tolist()
 
 
 def detect(texts: list[str]) -> tuple[list[str], list[str]]:
     """Language and script codes for a batch of texts."""
-    return decide(count_classes(texts), lambda i: is_english_text(texts[i]))
+    counts = count_classes(texts)
+    return decide(counts, english_flags(texts, english_undecided(counts)))
 
 
 def detect_conversations(
@@ -278,15 +280,18 @@ def detect_conversations(
     n = len(user_texts)
     counts = count_classes(user_texts + assistant_texts)
     user_counts, assistant_counts = counts[:n], counts[n:]
-    english_user, english_assistant = _EnglishCache(user_texts), _EnglishCache(assistant_texts)
+    both_counts = user_counts + assistant_counts
+    need_user, need_assistant = english_undecided(user_counts), english_undecided(assistant_counts)
+    english_user = english_flags(user_texts, need_user)
+    english_assistant = english_flags(assistant_texts, need_assistant)
+    # The whole conversation: both sides agree (the usual case), or test the two together.
+    english_both = english_user & english_assistant
+    agreed = need_user & need_assistant & (english_user == english_assistant)
+    recheck = np.flatnonzero(english_undecided(both_counts) & ~agreed).tolist()
+    english_both[recheck] = [
+        is_english_text(user_texts[i][:2000] + "\n" + assistant_texts[i][:2000]) for i in recheck
+    ]
     lang_user, _ = decide(user_counts, english_user)
     lang_assistant, _ = decide(assistant_counts, english_assistant)
-
-    def english_both(i: int) -> bool:
-        user, assistant = english_user(i), english_assistant(i)
-        if user == assistant:
-            return user
-        return is_english_text(user_texts[i][:2000] + "\n" + assistant_texts[i][:2000])
-
-    lang, script = decide(user_counts + assistant_counts, english_both)
+    lang, script = decide(both_counts, english_both)
     return lang, lang_user, lang_assistant, script

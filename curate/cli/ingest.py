@@ -69,7 +69,7 @@ ROLES = ("user", "assistant", "system")
     "--workers",
     type=click.IntRange(min=0),
     default=None,
-    help="Conversion processes [default: one per core, up to 4, for inputs over 16 MB; 0 = none].",
+    help="Conversion processes [default: none on machines under 4 cores or inputs under 16 MB, else cores-1 up to 4].",
 )
 @overwrite_option
 @quiet_option

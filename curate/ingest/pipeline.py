@@ -112,15 +112,23 @@ class IngestResult:
 
 ProgressHook = Callable[[int, int], None]  # (bytes advanced, items advanced)
 PARALLEL_MIN_BYTES = 16 << 20  # below this, worker start-up costs more than it saves
+MIN_POOL_BATCH = 1024  # smaller batches (small files) are converted in the main process
 
 
 def default_workers(total_bytes: int) -> int:
-    """Worker processes for conversion: one per core (at most 4) for large inputs, none for small."""
-    if total_bytes < PARALLEL_MIN_BYTES:
-        return 0
-    return min(
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4
+    """Conversion processes for ``--workers`` auto.
+
+    None for small inputs (start-up costs more than it saves) and on machines with
+    fewer than 4 cores, where the main process (reading, writing, dedup) and two
+    workers compete for the cores and measured no faster (BENCHMARKS.md); else one
+    per core left after the main process, at most 4.
+    """
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     )
+    if total_bytes < PARALLEL_MIN_BYTES or cores < 4:
+        return 0
+    return min(cores - 1, 4)
 
 
 @contextmanager
@@ -392,7 +400,7 @@ class Ingestor:
         max_pending = 2 * max(self.workers, 1)
         bytes_seen: dict[int, int] = {}
         for task in self._tasks(position):
-            if task.items and pool is not None:
+            if pool is not None and len(task.items) >= MIN_POOL_BATCH:
                 pending.append((task, pool.apply_async(convert_items, (task.spec, task.items))))
             else:
                 pending.append((task, None))

@@ -164,7 +164,8 @@ def test_same_inputs_same_tables_and_ids(noisy_inputs, tmp_path):
     assert Store.open(tmp_path / "a").num_shards == 5  # 34 items, 7 per shard
 
 
-def test_worker_processes_give_identical_output(noisy_inputs, tmp_path):
+def test_worker_processes_give_identical_output(noisy_inputs, tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "MIN_POOL_BATCH", 1)  # send even tiny batches to the pool
     ingest([noisy_inputs], tmp_path / "inline", shard_size=7, batch_size=3, workers=0)
     ingest([noisy_inputs], tmp_path / "pool", shard_size=7, batch_size=3, workers=2)
     assert parquet_digests(tmp_path / "inline") == parquet_digests(tmp_path / "pool")
