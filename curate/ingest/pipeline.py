@@ -299,8 +299,13 @@ class Ingestor:
             if committed and committed[0].get("complete"):
                 return self._result_from_manifest(store)
             journal = store.journal(STAGE)
-            if not committed:
-                journal.rewrite([{"fingerprint": self.fingerprint, "started": now_iso()}])
+            # A fresh journal, or the committed records alone (drops a torn last line).
+            header = (
+                journal.read()[0]
+                if committed
+                else {"fingerprint": self.fingerprint, "started": now_iso()}
+            )
+            journal.rewrite([header, *committed])
             stats = [FileStats(f.display) for f in self.files]
             for entry in committed:
                 for key, delta in entry["files"].items():

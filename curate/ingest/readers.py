@@ -174,30 +174,27 @@ class JsonArrayReader(Reader):
                 cut = cut or _last_separator(self._buf, self._pos)
                 if cut is None and len(self._buf) - self._pos < MAX_ELEMENT and self._refill():
                     continue  # one element longer than the buffer: read on
-            if self._eof and cut is None:
-                tail = self._buf[self._pos :].rstrip(_WS)
-                if tail == b"]":
-                    return
-                try:
-                    values = orjson.loads(b"[" + tail)
-                except orjson.JSONDecodeError:
-                    yield from self._exact()
-                    return
-                for value in values:
-                    yield Item(self._index, None, value, None, None)
-                    self._index += 1
-                return
-            if cut is None:
+            last = self._eof and cut is None  # the rest of the file, up to "]"
+            if cut is None and not last:
                 yield from self._exact()
+                return
+            body = (
+                self._buf[self._pos :].rstrip(_WS)
+                if last
+                else self._buf[self._pos : cut.start() + 1] + b"]"
+            )
+            if body == b"]":
                 return
             try:
-                values = orjson.loads(b"[" + self._buf[self._pos : cut.start() + 1] + b"]")
+                values = orjson.loads(b"[" + body)
             except orjson.JSONDecodeError:
-                yield from self._exact()
+                yield from self._exact()  # re-split this block element by element
                 return
             for value in values:
                 yield Item(self._index, None, value, None, None)
                 self._index += 1
+            if last:
+                return
             self._pos = cut.end()
             self._refill()
 

@@ -215,6 +215,33 @@ def test_killed_run_resumes_to_the_same_store(noisy_inputs, tmp_path, monkeypatc
     assert not list((tmp_path / "crashed").rglob(f"*{files.TMP_MARK}*"))
 
 
+def test_torn_journal_line_is_dropped_on_resume(noisy_inputs, tmp_path, monkeypatch):
+    options = {"shard_size": 7, "batch_size": 3}
+    ingest([noisy_inputs], tmp_path / "clean", **options)
+    original = files.Journal.append
+    calls = {"n": 0}
+
+    def crashing_append(self, record):
+        if "shard" in record:
+            calls["n"] += 1
+            if calls["n"] == 2:  # half a line reaches the disk, then the process dies
+                with open(self.path, "ab") as fh:
+                    fh.write(orjson.dumps(record)[:10])
+                raise Crash
+            if calls["n"] == 5:  # the resumed run dies too, after committing shards 1 and 2
+                raise Crash
+        return original(self, record)
+
+    monkeypatch.setattr(files.Journal, "append", crashing_append)
+    for _ in range(2):
+        with pytest.raises(Crash):
+            ingest([noisy_inputs], tmp_path / "torn", **options)
+    monkeypatch.undo()
+    result = ingest([noisy_inputs], tmp_path / "torn", **options)
+    assert result.resumed_from_shard == 3  # the records after the torn line were kept
+    assert parquet_digests(tmp_path / "torn") == parquet_digests(tmp_path / "clean")
+
+
 def test_sigkill_midway_then_resume(shared_data, tmp_path):
     """A real kill -9 of `curate ingest`, then the same command again."""
     source = shared_data / "alpaca_52k_en"
