@@ -23,6 +23,11 @@ def turn_bucket(n: int) -> str:
     return TURN_BUCKETS[-1][1]
 
 
+def _turn_counts(turns: list[int]) -> dict[str, int]:
+    counts = Counter(turn_bucket(t) for t in turns)
+    return {label: counts.get(label, 0) for _, label in TURN_BUCKETS}
+
+
 def store_summary(store: Store, examples: int = 0) -> dict[str, Any]:
     """A JSON-able description of the store (reads a few narrow columns only)."""
     base = store.read(columns=["source", "lang", "n_turns", "flags", "format", "rejected"])
@@ -37,12 +42,7 @@ def store_summary(store: Store, examples: int = 0) -> dict[str, Any]:
         "bytes_on_disk": size,
         "by_source": _counts(files),
         "by_lang": _counts(base.column("lang").to_pylist()),
-        "by_turns": {
-            label: n
-            for label, n in _counts(
-                [turn_bucket(t) for t in base.column("n_turns").to_pylist()]
-            ).items()
-        },
+        "by_turns": _turn_counts(base.column("n_turns").to_pylist()),
         "by_format": _counts(base.column("format").to_pylist()),
         "flags": _counts(pc.list_flatten(base.column("flags")).to_pylist())
         if base.num_rows
@@ -53,7 +53,6 @@ def store_summary(store: Store, examples: int = 0) -> dict[str, Any]:
         "stages": {name: _stage_summary(m) for name, m in store.manifests().items()},
         "sidecars": store.sidecars(),
     }
-    summary["by_turns"] = {label: summary["by_turns"].get(label, 0) for _, label in TURN_BUCKETS}
     if examples:
         summary["reject_examples"] = _reject_examples(rejects, examples)
     return summary

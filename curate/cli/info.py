@@ -40,12 +40,14 @@ def info(store, as_json, examples, top):
         f"{sum(summary['rejects'].values()):,} rejects; {summary['preference_rows']:,} preference rows"
     )
 
-    def counts_table(title: str, counts: dict, limit: int | None = None) -> Table:
+    def counts_table(
+        title: str, counts: dict, limit: int | None = None, total: int | None = None
+    ) -> Table:
         table = Table(title=title, title_justify="left")
         table.add_column(title.split()[-1])
         table.add_column("rows", justify="right")
         table.add_column("share", justify="right")
-        total = sum(counts.values()) or 1
+        total = total or sum(counts.values()) or 1
         items = list(counts.items())
         for key, n in items[:limit]:
             table.add_row(str(key), f"{n:,}", f"{100 * n / total:.1f}%")
@@ -59,7 +61,7 @@ def info(store, as_json, examples, top):
     console.print(counts_table("by format", summary["by_format"]))
     console.print(counts_table("by source", summary["by_source"], limit=top))
     if summary["flags"]:
-        console.print(counts_table("flagged rows by flag", summary["flags"]))
+        console.print(counts_table("flagged rows by flag", summary["flags"], total=summary["rows"]))
     if summary["rejects"]:
         console.print(counts_table("rejects by reason", summary["rejects"]))
     for reason, rows in summary.get("reject_examples", {}).items():

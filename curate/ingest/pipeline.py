@@ -350,7 +350,7 @@ class Ingestor:
         for fi in range(start_file, len(self.files)):
             info = self.files[fi]
             with open_reader(info.path) as reader:
-                stream = iter(reader)
+                stream = reader.records()
                 head = list(islice(stream, formats.SAMPLE))
                 spec = self._spec(info, head)
                 items = islice(chain(head, stream), start_item if fi == start_file else 0, None)

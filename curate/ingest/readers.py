@@ -89,6 +89,18 @@ class Reader:
     def __iter__(self) -> Iterator[Item]:
         raise NotImplementedError
 
+    def records(self) -> Iterator[Item]:
+        """The items, with a failure mid-file (a truncated gzip stream, a corrupt Parquet
+        page, a disk error) turned into one last error item instead of an exception."""
+        next_index = 0
+        try:
+            for item in self:
+                next_index = item.index + 1
+                yield item
+        except Exception as exc:  # noqa: BLE001 - any read failure is recorded, not raised
+            message = f"read error after {next_index} records: {type(exc).__name__}: {exc}"
+            yield error_item(next_index, None, None, message, b"")
+
 
 class JsonLinesReader(Reader):
     layout = "jsonl"
@@ -370,21 +382,43 @@ class ParquetReader(Reader):
 
 
 class UnreadableReader(Reader):
-    """A file that is not JSON, JSON Lines or Parquet: one error item with its head."""
+    """A file that cannot be read as JSON, JSON Lines or Parquet: one error item.
+
+    The item keeps the first 4 KB of the file as it is on disk (or nothing, when
+    the file cannot even be opened).
+    """
 
     layout = "unreadable"
 
     def __init__(self, path: Path, why: str):
-        super().__init__(path)
-        self.why = why
+        self.path, self.why = path, why
+        try:
+            self.size = path.stat().st_size
+            with open(path, "rb") as fh:
+                self.head = fh.read(4096)
+        except OSError:
+            self.size, self.head = 0, b""
+
+    @property
+    def bytes_done(self) -> int:
+        return self.size
+
+    def close(self) -> None:
+        pass
 
     def __iter__(self) -> Iterator[Item]:
-        head = self.stream.read(4096)
-        yield error_item(0, 1, 1, self.why, head)
+        yield error_item(0, 1, 1, self.why, self.head)
 
 
 def open_reader(path: Path) -> Reader:
-    """Open ``path`` with the reader its content calls for."""
+    """Open ``path`` with the reader its content calls for; never raises for a bad file."""
+    try:
+        return _sniff(path)
+    except Exception as exc:  # noqa: BLE001 - unreadable files are recorded as rejects
+        return UnreadableReader(path, f"cannot read the file: {type(exc).__name__}: {exc}")
+
+
+def _sniff(path: Path) -> Reader:
     with open(path, "rb") as fh:
         magic = fh.read(4)
         if magic == b"PAR1":

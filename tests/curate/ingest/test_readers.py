@@ -178,3 +178,16 @@ def test_reader_matches_orjson_on_random_arrays(tmp_path, monkeypatch):
         path = tmp_path / f"r{trial}.json"
         path.write_bytes(orjson.dumps(arr, option=orjson.OPT_INDENT_2 if trial % 2 else 0))
         assert [it.value for it in read(path)[1]] == arr
+
+
+def test_truncated_gzip_and_corrupt_parquet_become_error_items(tmp_path):
+    data = gzip.compress(b"".join(orjson.dumps({"i": i}) + b"\n" for i in range(30000)))
+    (tmp_path / "cut.jsonl.gz").write_bytes(data[: len(data) // 2])
+    with open_reader(tmp_path / "cut.jsonl.gz") as reader:
+        items = list(reader.records())
+    assert items[-1].error and "read error after" in items[-1].error
+    assert [it.value for it in items[:-1]] == [{"i": i} for i in range(len(items) - 1)]
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1" + b"\x00" * 100)
+    with open_reader(tmp_path / "bad.parquet") as reader:
+        (item,) = list(reader.records())
+    assert reader.layout == "unreadable" and "cannot read the file" in item.error
