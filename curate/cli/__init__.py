@@ -21,6 +21,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "ingest",
         "Read ShareGPT / OpenAI / Alpaca / ... files into a store.",
     ),
+    "embed": (
+        "curate.cli.embed",
+        "embed",
+        "Embed every conversation and cache the vectors in the store.",
+    ),
+    "dedup": (
+        "curate.cli.dedup",
+        "dedup",
+        "Group near-duplicates (FAISS) and mark the best member to keep.",
+    ),
     "info": (
         "curate.cli.info",
         "info",

@@ -1,0 +1,122 @@
+"""Which member of a near-duplicate group is kept: the best by ``--keep-by``.
+
+``--keep-by`` takes:
+
+``auto`` (default)  the score stage's result when there is one: the first of the
+                    sidecars named ``score.<scorer>`` (``score.armorm`` preferred),
+                    its column ``<scorer>_score``; otherwise the ``rule`` below
+``rule``            the deterministic fallback: fewer quality flags first, then
+                    more user turns, then more characters, then the smaller id
+``COLUMN``          a numeric column of the base table, higher is better
+``SIDECAR:COLUMN``  a numeric column of a sidecar, higher is better
+``-...``            a leading minus: lower is better
+
+Rows without a value (a failed score) come after all rows with one, then follow
+the fallback rule. Ties always end with the id, so the order never depends on
+how the input was laid out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curate.errors import CurateError
+from curate.store import Store
+
+QUALITY_FLAGS = (
+    "template_tokens",
+    "placeholder",
+    "ends_on_user",
+    "no_assistant",
+    "empty_turn",
+    "role_order",
+    "undesirable",
+)
+PREFERRED_SCORES = ("score.armorm",)
+
+
+def _flag_counts(flags: pa.ChunkedArray) -> np.ndarray:
+    flags = flags.combine_chunks()
+    hit = pc.is_in(flags.flatten(), pa.array(QUALITY_FLAGS))
+    parents = pc.list_parent_indices(flags).to_numpy()
+    counts = np.zeros(len(flags), dtype=np.int64)
+    np.add.at(counts, parents[hit.to_numpy(zero_copy_only=False)], 1)
+    return counts
+
+
+def rule_keys(base: pa.Table) -> list[np.ndarray]:
+    """Sort keys of the fallback rule, most important first (ascending = better)."""
+    ids = base.column("id").to_numpy(zero_copy_only=False)
+    id_rank = np.empty(len(ids), dtype=np.int64)
+    id_rank[np.argsort(ids, kind="stable")] = np.arange(len(ids))
+    return [
+        _flag_counts(base.column("flags")),
+        -base.column("n_turns").to_numpy().astype(np.int64),
+        -base.column("n_chars").to_numpy().astype(np.int64),
+        id_rank,
+    ]
+
+
+def find_auto_score(store: Store) -> str | None:
+    scores = [s for s in store.sidecars() if s.startswith("score.")]
+    complete = [
+        s for s in scores if (store.manifest(f"sidecar.{s}") or {}).get("status") == "complete"
+    ]
+    for name in (*PREFERRED_SCORES, *sorted(complete)):
+        if name in complete:
+            column = f"{name.split('.', 1)[1].replace('-', '_')}_score"
+            return f"{name}:{column}"
+    return None
+
+
+def score_values(store: Store, base: pa.Table, spec: str) -> np.ndarray:
+    """Values of a ``COLUMN`` or ``SIDECAR:COLUMN`` spec aligned with ``base`` (NaN = missing)."""
+    if ":" in spec:
+        sidecar, column = spec.split(":", 1)
+        if sidecar not in store.sidecars():
+            raise CurateError(
+                f"--keep-by {spec}: no sidecar {sidecar!r} in the store (have: {', '.join(store.sidecars()) or 'none'})"
+            )
+        table = store.read_sidecar(sidecar)
+        if column not in table.column_names:
+            raise CurateError(
+                f"--keep-by {spec}: sidecar {sidecar!r} has no column {column!r} (has: {', '.join(table.column_names)})"
+            )
+        table = table.select(["id", column])
+        if not table.column("id").equals(base.column("id")):
+            from curate.store import join_by_id
+
+            table = join_by_id(base.select(["id"]), table, sidecar)
+        values = table.column(column)
+    else:
+        if spec not in base.column_names:
+            raise CurateError(
+                f"--keep-by {spec}: no such base column (use SIDECAR:COLUMN for a sidecar's)"
+            )
+        values = base.column(spec)
+    if not (
+        pa.types.is_integer(values.type)
+        or pa.types.is_floating(values.type)
+        or pa.types.is_boolean(values.type)
+    ):
+        raise CurateError(f"--keep-by {spec}: column of type {values.type} is not numeric")
+    return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def keep_order(store: Store, base: pa.Table, keep_by: str = "auto") -> tuple[np.ndarray, str]:
+    """Row indices from best to worst, and a description of the rule used."""
+    spec = keep_by
+    if spec == "auto":
+        spec = find_auto_score(store) or "rule"
+    keys = rule_keys(base)
+    description = "rule: fewer quality flags, more turns, more characters, smaller id"
+    if spec != "rule":
+        descending = not spec.startswith("-")
+        values = score_values(store, base, spec.lstrip("-"))
+        missing = np.isnan(values)
+        primary = np.where(missing, 0.0, -values if descending else values)
+        keys = [missing.astype(np.int8), primary, *keys]
+        description = f"{spec.lstrip('-')} ({'higher' if descending else 'lower'} is better), then the {description}"
+    return np.lexsort(keys[::-1]), description

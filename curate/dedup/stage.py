@@ -1,0 +1,238 @@
+"""``curate dedup``: group near-duplicate conversations and mark the one to keep.
+
+1. Load the conversation vectors from an embedding sidecar (``curate embed``).
+2. Find every pair with cosine similarity >= ``threshold`` (:mod:`curate.dedup.search`).
+   In ``conversation`` mode a pair of multi-turn conversations must also match on
+   their last exchange; the pair's similarity is the lower of the two.
+3. Order conversations from best to worst (:mod:`curate.dedup.ranking`) and group
+   them greedily (:mod:`curate.dedup.grouping`).
+4. Write the sidecar ``dedup`` (aligned with the base table): ``dup_group`` (id of
+   the group's kept member), ``dup_similarity`` (to that member; 1.0 for kept rows),
+   ``dup_keep``, ``dup_group_size``. Nothing is deleted: ``select`` drops rows later.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curate.dedup.grouping import Groups, greedy_groups
+from curate.dedup.ranking import keep_order
+from curate.dedup.search import Pairs, describe, near_pairs
+from curate.embed.stage import find_embeddings, vectors_of
+from curate.embed.text import DEFAULT_MODE
+from curate.errors import CurateError, StoreError
+from curate.store import SidecarWriter, Store
+
+SIDECAR = "dedup"
+# Cosine threshold for the default embedder (multilingual USE); chosen on the
+# labelled sets in BENCHMARKS.md ("Choosing the default threshold").
+DEFAULT_THRESHOLD = 0.9
+
+
+@dataclass(frozen=True)
+class DedupOptions:
+    threshold: float = DEFAULT_THRESHOLD
+    embeddings: str | None = None  # an embedding sidecar by name; else embedder + text
+    embedder: str | None = None
+    text: str = DEFAULT_MODE
+    index: str = "auto"  # auto, exact, partition, faiss-flat, faiss-ivf
+    cells: int | None = None
+    nprobe: int | None = None
+    keep_by: str = "auto"
+    seed: int = 0
+
+
+@dataclass
+class DedupResult:
+    rows: int
+    pairs: int
+    dropped: int
+    groups: int  # groups with two or more members
+    largest: list[dict[str, Any]]
+    search: dict[str, Any]
+    keep_rule: str
+    wall_seconds: float
+    already_done: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load_vectors(
+    store: Store, name: str, ids: pa.ChunkedArray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The embeddings of every base row, in base order, and the last-exchange vectors."""
+    table = store.read_sidecar(name)
+    if not table.column("id").equals(ids):
+        raise StoreError(
+            f"embeddings {name!r} do not match the base table; rerun `curate embed` with --overwrite"
+        )
+    vectors = vectors_of(table.column("embedding"))
+    last = None
+    if (
+        "embedding_last" in table.column_names
+        and table.column("embedding_last").null_count < table.num_rows
+    ):
+        column = table.column("embedding_last")
+        last = vectors_of(column)
+        missing = column.is_null().to_numpy(zero_copy_only=False)
+        last[missing] = vectors[missing]
+    return vectors, last
+
+
+def require_last_match(
+    pairs: Pairs, vectors: np.ndarray, last: np.ndarray | None, threshold: float
+) -> Pairs:
+    """Keep the pairs whose last exchanges are near-duplicates too; similarity = the lower one."""
+    if last is None or len(pairs) == 0:
+        return pairs
+    differs = np.any(last[pairs.i] != vectors[pairs.i], axis=1) | np.any(
+        last[pairs.j] != vectors[pairs.j], axis=1
+    )
+    sims = pairs.sim.copy()
+    rows = np.flatnonzero(differs)
+    sims[rows] = np.minimum(
+        sims[rows], np.einsum("ij,ij->i", last[pairs.i[rows]], last[pairs.j[rows]])
+    )
+    keep = sims >= threshold
+    return Pairs(pairs.i[keep], pairs.j[keep], sims[keep].astype(np.float32))
+
+
+def run_dedup(
+    store: Store,
+    options: DedupOptions,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> DedupResult:
+    if not 0.0 < options.threshold <= 1.0:
+        raise CurateError(f"--threshold {options.threshold} must be in (0, 1]")
+    store.require_base()
+    started = time.perf_counter()
+    name = find_embeddings(store, options.embeddings, options.embedder, options.text)
+    base = store.read(columns=["id", "flags", "n_turns", "n_chars"])
+    order, rule = keep_order(store, base, options.keep_by)
+    embed_manifest = store.manifest(f"sidecar.{name}")
+    params = {
+        **{k: v for k, v in asdict(options).items() if k not in ("embedder", "text", "embeddings")},
+        "embeddings": name,
+        "embeddings_fingerprint": embed_manifest["fingerprint"],
+        "keep_rule": rule,
+    }
+    with store.lock():
+        writer = SidecarWriter(store, SIDECAR, params, overwrite=overwrite)
+        if writer.complete:
+            manifest = store.manifest(writer.manifest_name)
+            if progress is not None:
+                progress(base.num_rows)
+            return _result_from_manifest(manifest)
+        vectors, last = load_vectors(store, name, base.column("id"))
+        pairs, stats = near_pairs(
+            vectors,
+            options.threshold,
+            method=options.index,
+            cells=options.cells,
+            nprobe=options.nprobe,
+            seed=options.seed,
+            progress=progress,
+        )
+        candidates = len(pairs)
+        pairs = require_last_match(pairs, vectors, last, options.threshold)
+        groups = greedy_groups(base.num_rows, pairs, order)
+        _write(store, writer, base, groups)
+        largest = largest_groups(groups, base.column("id").to_pylist(), limit=10)
+        wall = time.perf_counter() - started
+        search = {
+            **describe(stats),
+            "pairs_before_last_exchange_check": candidates,
+            "pairs": len(pairs),
+        }
+        counts = {
+            "rows": base.num_rows,
+            "pairs": len(pairs),
+            "dropped": groups.dropped,
+            "kept": base.num_rows - groups.dropped,
+            "groups": int(np.sum(np.bincount(groups.representative, minlength=base.num_rows) > 1)),
+            "largest_group": largest[0]["size"] if largest else 1,
+        }
+        writer.finish(
+            counts,
+            search=search,
+            largest=largest,
+            wall_seconds=round(wall, 3),
+            rows_per_second=round(base.num_rows / wall, 1) if wall > 0 else None,
+        )
+    return DedupResult(
+        base.num_rows, len(pairs), groups.dropped, counts["groups"], largest, search, rule, wall
+    )
+
+
+def _write(store: Store, writer: SidecarWriter, base: pa.Table, groups: Groups) -> None:
+    ids = base.column("id").to_numpy(zero_copy_only=False)
+    sizes = groups.sizes()
+    offset = 0
+    pending = set(writer.pending())
+    for index, path in enumerate(store.base_shards()):
+        rows = pq.ParquetFile(path).metadata.num_rows
+        if index in pending:
+            sl = slice(offset, offset + rows)
+            writer.write(
+                index,
+                pa.table(
+                    {
+                        "id": pa.array(ids[sl], pa.string()),
+                        "dup_group": pa.array(ids[groups.representative[sl]], pa.string()),
+                        "dup_similarity": pa.array(groups.similarity[sl], pa.float32()),
+                        "dup_keep": pa.array(groups.keep[sl], pa.bool_()),
+                        "dup_group_size": pa.array(sizes[sl], pa.int32()),
+                    }
+                ),
+            )
+        offset += rows
+
+
+def largest_groups(groups: Groups, ids: list[str], limit: int) -> list[dict[str, Any]]:
+    sizes = np.bincount(groups.representative, minlength=len(ids))
+    heads = np.flatnonzero(sizes > 1)
+    heads = heads[np.lexsort((np.array(ids, dtype=object)[heads].astype(str), -sizes[heads]))][
+        :limit
+    ]
+    return [{"kept": ids[h], "size": int(sizes[h])} for h in heads]
+
+
+def _result_from_manifest(manifest: dict[str, Any]) -> DedupResult:
+    counts = manifest["counts"]
+    return DedupResult(
+        counts["rows"],
+        counts["pairs"],
+        counts["dropped"],
+        counts["groups"],
+        manifest.get("largest", []),
+        manifest.get("search", {}),
+        manifest["params"]["keep_rule"],
+        manifest.get("wall_seconds", 0.0),
+        already_done=True,
+    )
+
+
+def group_members(store: Store, group_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Members of the given groups (kept member first, then by similarity), with their messages."""
+    if SIDECAR not in store.sidecars():
+        raise StoreError(
+            f"{store.root} has no dedup result yet: run `curate dedup {store.root}` first"
+        )
+    table = store.read(columns=["id", "messages", "lang"], sidecars=[SIDECAR])
+    wanted = set(group_ids)
+    members: dict[str, list[dict[str, Any]]] = {g: [] for g in group_ids}
+    for row in table.filter(
+        pc.is_in(table.column("dup_group"), pa.array(list(wanted)))
+    ).to_pylist():
+        members[row["dup_group"]].append(row)
+    for rows in members.values():
+        rows.sort(key=lambda r: (not r["dup_keep"], -r["dup_similarity"], r["id"]))
+    return members

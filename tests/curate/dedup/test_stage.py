@@ -1,0 +1,142 @@
+"""curate dedup on real data: the positive control, cross-script pairs, conversation trees, resume."""
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from curate.dedup.stage import DedupOptions, run_dedup
+from curate.errors import StageConflict
+from curate.store import SidecarWriter, Store
+from tests.conftest import parquet_digests
+from tests.curate.dedup.conftest import build_store
+
+
+def rows_by_file(store: Store):
+    table = store.read(columns=["id", "messages", "source"], sidecars=["dedup"])
+    files = pc.struct_field(table.column("source"), "file").to_pylist()
+    return table, files
+
+
+def test_fastchat_dummy_is_mostly_near_duplicates(mixed_store):
+    result = run_dedup(mixed_store, DedupOptions())
+    table, files = rows_by_file(mixed_store)
+    fastchat = [i for i, f in enumerate(files) if "fastchat_dummy" in f]
+    keep = table.column("dup_keep").to_numpy(zero_copy_only=False)
+    dropped = 1 - keep[fastchat].mean()
+    assert dropped >= 0.75, dropped  # the README's estimate: ~92% near-duplicates
+    assert result.dropped == int((~keep).sum())
+    sims = table.column("dup_similarity").to_numpy(zero_copy_only=False)
+    assert np.all(sims[~keep] >= 0.9) and np.all(sims[keep] == 1.0)
+
+
+def test_cross_script_pairs_are_grouped(mixed_store, shared_data):
+    run_dedup(mixed_store, DedupOptions())
+    table, files = rows_by_file(mixed_store)
+    folder = shared_data / "prompts_zh_hans_hant"
+    group = dict(zip(table.column("id").to_pylist(), table.column("dup_group").to_pylist()))
+    first_turn = {}
+    for row_id, messages in zip(
+        table.column("id").to_pylist(), table.column("messages").to_pylist()
+    ):
+        first_turn.setdefault(messages[0]["content"], row_id)
+    hans = [r["prompt"] for r in orjson.loads((folder / "prompts-zh.json").read_bytes())]
+    hant = [r["prompt"] for r in orjson.loads((folder / "prompts-zh-TW.json").read_bytes())]
+    together = [group[first_turn[a]] == group[first_turn[b]] for a, b in zip(hans, hant)]
+    assert np.mean(together) >= 0.8, np.mean(together)
+
+
+def test_conversation_tree_branches_are_not_merged(mixed_store):
+    """oasst_zh: branches share an opening prompt and answer but end differently."""
+    run_dedup(mixed_store, DedupOptions())
+    table, files = rows_by_file(mixed_store)
+    oasst = [i for i, f in enumerate(files) if "oasst_zh" in f]
+    messages = table.column("messages").to_pylist()
+    groups = table.column("dup_group").to_pylist()
+    by_id = dict(zip(table.column("id").to_pylist(), range(len(files))))
+    multi = [i for i in oasst if sum(m["role"] == "user" for m in messages[i]) > 1]
+    merged_branches = 0
+    for i in multi:
+        kept = by_id[groups[i]]
+        if kept != i and messages[kept][0]["content"] == messages[i][0]["content"]:
+            merged_branches += 1
+    assert len(multi) > 500 and merged_branches / len(multi) < 0.08
+
+
+def test_keep_by_uses_the_score_stage(mixed_store):
+    run_dedup(mixed_store, DedupOptions())
+    base = mixed_store.read(columns=["id", "n_chars"])
+    writer = SidecarWriter(mixed_store, "score.fake", params={"v": 1})
+    scores = (
+        -base.column("n_chars").to_numpy().astype(np.float64)
+    )  # shorter is better, unlike the rule
+    offset = 0
+    for index in writer.pending():
+        shard = mixed_store.read_shard(index, columns=["id"])
+        writer.write(
+            index,
+            pa.table(
+                {"id": shard.column("id"), "fake_score": scores[offset : offset + shard.num_rows]}
+            ),
+        )
+        offset += shard.num_rows
+    writer.finish()
+    with pytest.raises(StageConflict):  # auto now resolves to the score: other parameters
+        run_dedup(mixed_store, DedupOptions())
+    result = run_dedup(mixed_store, DedupOptions(), overwrite=True)
+    assert "score.fake:fake_score" in result.keep_rule
+    table = mixed_store.read(columns=["id", "n_chars"], sidecars=["dedup"])
+    chars = dict(zip(table.column("id").to_pylist(), table.column("n_chars").to_pylist()))
+    for row_id, group in zip(table.column("id").to_pylist(), table.column("dup_group").to_pylist()):
+        assert chars[group] <= chars[row_id]  # the kept member has the best (shortest) score
+    shutil.rmtree(mixed_store.sidecar_dir("score.fake"))
+    mixed_store.remove_manifest("sidecar.score.fake")
+    run_dedup(mixed_store, DedupOptions(), overwrite=True)
+
+
+def test_same_inputs_same_groups_and_resume(shared_data, tmp_path, monkeypatch):
+    store = build_store([shared_data / "fastchat_dummy_sharegpt"], tmp_path / "a", shard_size=100)
+    other = Store.open(shutil.copytree(store.root, tmp_path / "b"))
+    run_dedup(store, DedupOptions(index="partition", cells=8))
+    original = SidecarWriter.write
+    calls = {"n": 0}
+
+    def crashing(self, index, table):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, index, table)
+
+    monkeypatch.setattr(SidecarWriter, "write", crashing)
+    with pytest.raises(KeyboardInterrupt):
+        run_dedup(other, DedupOptions(index="partition", cells=8))
+    monkeypatch.undo()
+    run_dedup(other, DedupOptions(index="partition", cells=8))
+
+    def dedup_files(root):
+        return {k: v for k, v in parquet_digests(root).items() if "sidecars/dedup" in k}
+
+    assert len(dedup_files(store.root)) == 5 and dedup_files(store.root) == dedup_files(other.root)
+
+
+def test_cli_summary_and_show(mixed_store):
+    proc = subprocess.run(
+        [sys.executable, "-m", "curate", "dedup", str(mixed_store.root), "--show", "2"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert (
+        "group 1:" in proc.stdout and "group 2:" in proc.stdout and "near-duplicate" in proc.stdout
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "curate", "dedup", str(mixed_store.root), "--threshold", "0.95"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1 and "--overwrite" in proc.stderr

