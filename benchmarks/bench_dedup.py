@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+from _measure import run_measured
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -91,7 +92,7 @@ def run_flat_range(
     index.add(vectors)
     lims, _, ids = index.range_search(vectors[:queries], THRESHOLD)
     elapsed = time.perf_counter() - start
-    rows = np.repeat(np.arange(queries), np.diff(lims))
+    rows = np.repeat(np.arange(queries), np.diff(lims).astype(np.int64))
     keep = ids != rows
     extrapolated = elapsed / query_fraction
     return (
@@ -270,25 +271,7 @@ def bench_end_to_end() -> None:
         print("| command | wall (s) | conversations/s | peak RSS (MiB) |")
         print("|---|---:|---:|---:|")
         for args in (["embed", str(store)], ["dedup", str(store)]):
-            cmd = [sys.executable, "-m", "curate", *args, "-q"]
-            start = time.perf_counter()
-            proc = subprocess.Popen(cmd)
-            peak = 0
-            parent = psutil.Process(proc.pid)
-            while proc.poll() is None:
-                try:
-                    peak = max(
-                        peak,
-                        sum(
-                            p.memory_info().rss for p in [parent, *parent.children(recursive=True)]
-                        ),
-                    )
-                except psutil.Error:
-                    pass
-                time.sleep(0.05)
-            wall = time.perf_counter() - start
-            if proc.returncode:
-                raise SystemExit(f"failed: {' '.join(cmd)}")
+            wall, peak = run_measured([sys.executable, "-m", "curate", *args, "-q"])
             print(
                 f"| `curate {args[0]}` | {wall:,.1f} | {52_002 / wall:,.0f} | {peak / 2**20:,.0f} |"
             )

@@ -25,13 +25,13 @@ import hashlib
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
+from _measure import run_measured
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -52,20 +52,7 @@ def run_ingest(inputs: list[Path], workers: str, store: Path) -> tuple[float, in
     ]
     if workers != "auto":
         cmd += ["--workers", workers]
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd)
-    parent = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            procs = [parent, *parent.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.02)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"ingest failed: {' '.join(cmd)}")
+    wall, peak = run_measured(cmd)
     manifest = json.loads((store / "manifests" / "ingest.json").read_text())
     return wall, manifest["counts"]["read"], peak
 

@@ -7,7 +7,9 @@
                     its column ``<scorer>_score``; otherwise the ``rule`` below
 ``rule``            the deterministic fallback: fewer quality flags first, then
                     more user turns, then more characters, then the smaller id
-``COLUMN``          a numeric column of the base table, higher is better
+``COLUMN``          a numeric column of the base table, higher is better; a field
+                    of a struct column by ``COLUMN.FIELD`` (``-source.index``: the
+                    first record of a file, as many dedup scripts keep)
 ``SIDECAR:COLUMN``  a numeric column of a sidecar, higher is better
 ``-...``            a leading minus: lower is better
 
@@ -24,6 +26,7 @@ import pyarrow.compute as pc
 
 from curate.errors import CurateError
 from curate.store import Store
+from curate.store.schema import BASE
 
 QUALITY_FLAGS = (
     "template_tokens",
@@ -91,11 +94,19 @@ def score_values(store: Store, base: pa.Table, spec: str) -> np.ndarray:
             table = join_by_id(base.select(["id"]), table, sidecar)
         values = table.column(column)
     else:
-        if spec not in base.column_names:
+        column, _, field = spec.partition(".")
+        if column in base.column_names:
+            values = base.column(column)
+        elif column in BASE.names:
+            values = store.read(columns=[column]).column(column)
+        else:
             raise CurateError(
                 f"--keep-by {spec}: no such base column (use SIDECAR:COLUMN for a sidecar's)"
             )
-        values = base.column(spec)
+        if field:
+            if not pa.types.is_struct(values.type):
+                raise CurateError(f"--keep-by {spec}: column {column!r} has no fields")
+            values = pc.struct_field(values, field)
     if not (
         pa.types.is_integer(values.type)
         or pa.types.is_floating(values.type)

@@ -64,9 +64,23 @@ class DedupResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class LastExchanges:
+    """Last-exchange vectors of the multi-turn conversations only (rows: their base positions)."""
+
+    rows: np.ndarray
+    vectors: np.ndarray
+
+    def lookup(self, n: int) -> np.ndarray:
+        """Position in ``vectors`` of each base row, or -1."""
+        position = np.full(n, -1, dtype=np.int64)
+        position[self.rows] = np.arange(len(self.rows))
+        return position
+
+
 def load_vectors(
     store: Store, name: str, ids: pa.ChunkedArray
-) -> tuple[np.ndarray, np.ndarray | None]:
+) -> tuple[np.ndarray, LastExchanges | None]:
     """The embeddings of every base row, in base order, and the last-exchange vectors."""
     table = store.read_sidecar(name)
     if not table.column("id").equals(ids):
@@ -80,26 +94,33 @@ def load_vectors(
         and table.column("embedding_last").null_count < table.num_rows
     ):
         column = table.column("embedding_last")
-        last = vectors_of(column)
-        missing = column.is_null().to_numpy(zero_copy_only=False)
-        last[missing] = vectors[missing]
+        rows = np.flatnonzero(~column.is_null().to_numpy(zero_copy_only=False))
+        last = LastExchanges(rows, np.ascontiguousarray(vectors_of(column)[rows]))
     return vectors, last
 
 
 def require_last_match(
-    pairs: Pairs, vectors: np.ndarray, last: np.ndarray | None, threshold: float
+    pairs: Pairs, vectors: np.ndarray, last: LastExchanges | None, threshold: float
 ) -> Pairs:
     """Keep the pairs whose last exchanges are near-duplicates too; similarity = the lower one."""
     if last is None or len(pairs) == 0:
         return pairs
-    differs = np.any(last[pairs.i] != vectors[pairs.i], axis=1) | np.any(
-        last[pairs.j] != vectors[pairs.j], axis=1
-    )
+    position = last.lookup(len(vectors))
+    pi, pj = position[pairs.i], position[pairs.j]
+    rows = np.flatnonzero((pi >= 0) | (pj >= 0))
+    if len(rows) == 0:
+        return pairs
+
+    def side(index: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        out = vectors[index].copy()
+        has = pos >= 0
+        out[has] = last.vectors[pos[has]]
+        return out
+
+    a = side(pairs.i[rows], pi[rows])
+    b = side(pairs.j[rows], pj[rows])
     sims = pairs.sim.copy()
-    rows = np.flatnonzero(differs)
-    sims[rows] = np.minimum(
-        sims[rows], np.einsum("ij,ij->i", last[pairs.i[rows]], last[pairs.j[rows]])
-    )
+    sims[rows] = np.minimum(sims[rows], np.einsum("ij,ij->i", a, b))
     keep = sims >= threshold
     return Pairs(pairs.i[keep], pairs.j[keep], sims[keep].astype(np.float32))
 
