@@ -37,7 +37,8 @@ import pyarrow.compute as pc
 
 from curate.dedup.grouping import greedy_groups
 from curate.dedup.search import near_pairs
-from curate.dedup.stage import load_vectors, require_last_match
+from curate.dedup.stage import DEFAULT_CROSS_LINGUAL_THRESHOLD as DEFAULT_CROSS
+from curate.dedup.stage import DedupOptions, load_vectors, near_duplicate_pairs
 from curate.embed.stage import EmbedOptions, run_embed
 from curate.ingest.pipeline import IngestOptions, Ingestor
 from curate.store import Store
@@ -62,15 +63,16 @@ def dedup(
     threshold: float,
     mode: str = "conversation",
     order: np.ndarray | None = None,
-    method: str = "auto",
+    cross_lingual: float | None = DEFAULT_CROSS,
 ):
-    """curate dedup's search and grouping; returns (groups, pairs, ids)."""
-    ids = store.read(columns=["id"]).column("id")
-    vectors, last = load_vectors(store, f"embed.use-multilingual.{mode}", ids)
-    pairs, _ = near_pairs(vectors, threshold, method=method, measure_recall=False)
-    pairs = require_last_match(pairs, vectors, last, threshold)
+    """curate dedup's pair finding and grouping (file order unless ``order``); (groups, pairs, ids)."""
+    base = store.read(columns=["id", "lang"])
+    vectors, last = load_vectors(store, f"embed.use-multilingual.{mode}", base.column("id"))
+    options = DedupOptions(threshold=threshold, cross_lingual_threshold=cross_lingual)
+    langs = base.column("lang").to_numpy(zero_copy_only=False)
+    pairs, _, _ = near_duplicate_pairs(vectors, last, langs, options)
     order = np.arange(len(vectors)) if order is None else order
-    return greedy_groups(len(vectors), pairs, order), pairs, ids.to_pylist()
+    return greedy_groups(len(vectors), pairs, order), pairs, base.column("id").to_pylist()
 
 
 def drop_scores(groups, labels: list[str]) -> tuple[float, float, float]:
@@ -161,44 +163,127 @@ def gpteacher() -> None:
         )
 
 
+SETTINGS = (
+    (0.9, 0.8),
+    (0.9, None),
+    (0.85, None),
+    (0.8, None),
+)  # (threshold, cross-lingual threshold)
+
+
+def setting(t: float, cross: float | None) -> str:
+    return f"{t} / {cross}" if cross is not None else f"{t} / same"
+
+
+def pair_recall(store: Store, left: list[str], right: list[str]):
+    """Rows for one pair set: how many of the (left[k], right[k]) pairs are grouped."""
+    messages = store.read(columns=["messages"]).column("messages").to_pylist()
+    row_of = {ms[0]["content"]: i for i, ms in enumerate(messages)}
+    partners = {(min(row_of[a], row_of[b]), max(row_of[a], row_of[b])) for a, b in zip(left, right)}
+    for t, cross in SETTINGS:
+        groups, pairs, _ = dedup(store, t, cross_lingual=cross)
+        found = set(zip(pairs.i.tolist(), pairs.j.tolist()))
+        together = np.mean(
+            [groups.representative[a] == groups.representative[b] for a, b in partners]
+        )
+        yield (
+            setting(t, cross),
+            len(found & partners) / len(partners),
+            together,
+            len(found - partners),
+        )
+
+
+def prompts_file(name: str, prompts: list[str]) -> Path:
+    path = WORK / "inputs" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(orjson.dumps({"prompt": t}) + b"\n" for t in prompts))
+    return path
+
+
 def cross_script() -> None:
     folder = DATA / "prompts_zh_hans_hant"
     hans = [r["prompt"] for r in orjson.loads((folder / "prompts-zh.json").read_bytes())]
     hant = [r["prompt"] for r in orjson.loads((folder / "prompts-zh-TW.json").read_bytes())]
-    converted_file = WORK / "s2tw" / "prompts-zh-s2tw.jsonl"
-    converted_file.parent.mkdir(parents=True, exist_ok=True)
     converter = opencc.OpenCC("s2tw")
     converted = [converter.convert(t) for t in hans]
-    converted_file.write_bytes(b"".join(orjson.dumps({"prompt": t}) + b"\n" for t in converted))
-    print("\n### Cross-script recall, prompts_zh_hans_hant (124 pairs)\n")
-    print(
-        "| pairs | threshold | pairs >= threshold | pairs in one group | other pairs >= threshold |"
-    )
-    print("|---|---:|---:|---:|---:|")
-    for label, name, inputs, other in (
-        ("Simplified / Traditional (localised)", "zh-pairs", [folder], hant),
+    ru = [
+        orjson.loads(line)["turns"][0]
+        for line in (DATA / "mtbench_ru" / "question_ru.jsonl").read_bytes().splitlines()
+    ]
+    en = [
+        orjson.loads(line)["turns"][0]
+        for line in (DATA / "mtbench_ru" / "question_en.jsonl").read_bytes().splitlines()
+    ]
+    print("\n### Cross-script and cross-language recall\n")
+    print("Thresholds: same-language / cross-language (`same`: one threshold for all pairs).\n")
+    print("| pairs | thresholds | pairs found | pairs in one group | other pairs found |")
+    print("|---|---|---:|---:|---:|")
+    for label, name, inputs, left, right in (
         (
-            "Simplified / OpenCC s2tw",
+            "zh-Hans / zh-Hant, prompts_zh_hans_hant (124, localised)",
+            "zh-pairs",
+            [folder],
+            hans,
+            hant,
+        ),
+        (
+            "zh-Hans / OpenCC s2tw of the same (124)",
             "zh-s2tw",
-            [folder / "prompts-zh.json", converted_file],
+            [folder / "prompts-zh.json", prompts_file("s2tw.jsonl", converted)],
+            hans,
             converted,
+        ),
+        (
+            "ru / en, MT-Bench questions (80)",
+            "mtbench",
+            [prompts_file("ru.jsonl", ru), prompts_file("en.jsonl", en)],
+            ru,
+            en,
         ),
     ):
         store = store_for(name, inputs)
-        messages = store.read(columns=["messages"]).column("messages").to_pylist()
-        row_of = {ms[0]["content"]: i for i, ms in enumerate(messages)}
-        partners = {
-            (min(row_of[a], row_of[b]), max(row_of[a], row_of[b])) for a, b in zip(hans, other)
-        }
-        for t in (0.8, 0.85, 0.9):
-            groups, pairs, _ = dedup(store, t)
-            found = set(zip(pairs.i.tolist(), pairs.j.tolist()))
-            together = np.mean(
-                [groups.representative[a] == groups.representative[b] for a, b in partners]
-            )
-            print(
-                f"| {label} | {t} | {len(found & partners) / len(partners):.3f} | {together:.3f} | {len(found - partners)} |"
-            )
+        for thresholds, found, together, others in pair_recall(store, left, right):
+            print(f"| {label} | {thresholds} | {found:.3f} | {together:.3f} | {others} |")
+    alpaca_translations()
+
+
+def alpaca_translations() -> None:
+    """The first Chinese chunk of the crowd translation of Alpaca, against the English original."""
+    zh_file = (
+        DATA
+        / "alpaca_zh_translated_hikariming"
+        / "translated_chunks"
+        / "alpaca_data-0-3252-zh-done.json"
+    )
+    zh = orjson.loads(zh_file.read_bytes())
+    en = orjson.loads((DATA / "alpaca_52k_en" / "alpaca_data_52k_en.json").read_bytes())[
+        : len(zh) + 10
+    ]
+    en_file = WORK / "inputs" / "alpaca-en-head.json"
+    en_file.write_bytes(orjson.dumps(en))
+    store = store_for("alpaca-translations", [zh_file, en_file])
+    table = store.read(columns=["source"])
+    files = pc.struct_field(table.column("source"), "file").to_pylist()
+    index = pc.struct_field(table.column("source"), "index").to_numpy()
+    is_zh = np.array(["zh-done" in f for f in files])
+    print(
+        f"\nAlpaca translated to Chinese ({is_zh.sum():,} records of chunk 0-3252) against the English originals; "
+        "a Chinese record's partner is an English one within 10 positions of it (the chunk keeps Alpaca's order).\n"
+    )
+    print(
+        "| thresholds | Chinese records paired with their original | paired with another record |"
+    )
+    print("|---|---:|---:|")
+    for t, cross in SETTINGS[:2] + ((0.9, 0.75),):
+        _, pairs, _ = dedup(store, t, cross_lingual=cross)
+        crossing = is_zh[pairs.i] != is_zh[pairs.j]
+        zh_row = np.where(is_zh[pairs.i], pairs.i, pairs.j)[crossing]
+        en_row = np.where(is_zh[pairs.i], pairs.j, pairs.i)[crossing]
+        aligned = np.abs(index[zh_row] - index[en_row]) <= 10
+        found = len(set(zh_row[aligned].tolist()))
+        wrong = len(set(zh_row[~aligned].tolist()))
+        print(f"| {setting(t, cross)} | {found / is_zh.sum():.3f} | {wrong / is_zh.sum():.3f} |")
 
 
 def partition_recall() -> None:

@@ -8,6 +8,7 @@ from curate.cli.options import config_option, overwrite_option, quiet_option
 
 COMPUTE_OPTIONS = (
     "threshold",
+    "cross_lingual_threshold",
     "embeddings",
     "embedder",
     "mode",
@@ -28,6 +29,14 @@ COMPUTE_OPTIONS = (
     default=0.9,
     show_default=True,
     help="Cosine similarity at or above which two conversations are near-duplicates.",
+)
+@click.option(
+    "--cross-lingual-threshold",
+    type=float,
+    default=0.8,
+    show_default=True,
+    help="Threshold for pairs in different languages or scripts (a translation scores lower than a copy); "
+    "equal to --threshold treats all pairs alike.",
 )
 @click.option(
     "--embedder",
@@ -82,6 +91,7 @@ COMPUTE_OPTIONS = (
 def dedup(
     store,
     threshold,
+    cross_lingual_threshold,
     embedder,
     mode,
     embeddings,
@@ -116,6 +126,7 @@ def dedup(
     if not (show and existing and not explicit and not overwrite):
         options = DedupOptions(
             threshold=threshold,
+            cross_lingual_threshold=cross_lingual_threshold,
             embeddings=embeddings,
             embedder=embedder,
             text=mode,
