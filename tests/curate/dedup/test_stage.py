@@ -33,8 +33,18 @@ def test_fastchat_dummy_is_mostly_near_duplicates(mixed_store):
     assert result.dropped == int((~keep).sum())
     sims = table.column("dup_similarity").to_numpy(zero_copy_only=False)
     assert np.all(sims[keep] == 1.0)
-    lang = dict(zip(table.column("id").to_pylist(), mixed_store.read(columns=["lang"]).column("lang").to_pylist()))
-    same_language = np.array([lang[i] == lang[g] for i, g in zip(table.column("id").to_pylist(), table.column("dup_group").to_pylist())])
+    lang = dict(
+        zip(
+            table.column("id").to_pylist(),
+            mixed_store.read(columns=["lang"]).column("lang").to_pylist(),
+        )
+    )
+    same_language = np.array(
+        [
+            lang[i] == lang[g]
+            for i, g in zip(table.column("id").to_pylist(), table.column("dup_group").to_pylist())
+        ]
+    )
     assert np.all(sims[~keep & same_language] >= 0.9) and np.all(sims[~keep] >= 0.8)
     assert result.search["cross_lingual_pairs"] > 0
 

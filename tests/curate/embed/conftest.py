@@ -16,7 +16,11 @@ CORPUS = [
 def build_sentence_transformer(root: Path) -> Path:
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers import models as st_models
+
+    try:  # sentence-transformers >= 6
+        from sentence_transformers.sentence_transformer import modules as st_models
+    except ImportError:
+        from sentence_transformers import models as st_models
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
