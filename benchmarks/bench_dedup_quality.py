@@ -35,9 +35,9 @@ import opencc
 import orjson
 import pyarrow.compute as pc
 
+from curate.dedup import DEFAULT_CROSS_LINGUAL_THRESHOLD as DEFAULT_CROSS
 from curate.dedup.grouping import greedy_groups
 from curate.dedup.search import near_pairs
-from curate.dedup.stage import DEFAULT_CROSS_LINGUAL_THRESHOLD as DEFAULT_CROSS
 from curate.dedup.stage import DedupOptions, load_vectors, near_duplicate_pairs
 from curate.embed.stage import EmbedOptions, run_embed
 from curate.ingest.pipeline import IngestOptions, Ingestor

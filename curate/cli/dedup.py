@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from curate.cli.options import config_option, overwrite_option, quiet_option
+from curate.dedup import DEFAULT_CROSS_LINGUAL_THRESHOLD, DEFAULT_THRESHOLD
 
 COMPUTE_OPTIONS = (
     "threshold",
@@ -26,14 +27,14 @@ COMPUTE_OPTIONS = (
     "--threshold",
     "-t",
     type=float,
-    default=0.9,
+    default=DEFAULT_THRESHOLD,
     show_default=True,
     help="Cosine similarity at or above which two conversations are near-duplicates.",
 )
 @click.option(
     "--cross-lingual-threshold",
     type=float,
-    default=0.8,
+    default=DEFAULT_CROSS_LINGUAL_THRESHOLD,
     show_default=True,
     help="Threshold for pairs in different languages or scripts (a translation scores lower than a copy); "
     "equal to --threshold treats all pairs alike.",

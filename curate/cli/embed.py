@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from curate.cli.options import config_option, overwrite_option, quiet_option
-
-MODES = ("conversation", "user", "first_user")
+from curate.embed.text import DEFAULT_MAX_CHARS, DEFAULT_MODE, MODES
 
 
 @click.command()
@@ -21,14 +20,14 @@ MODES = ("conversation", "user", "first_user")
     "--text",
     "mode",
     type=click.Choice(MODES),
-    default="conversation",
+    default=DEFAULT_MODE,
     show_default=True,
     help="What is embedded: all user and assistant turns, user turns only, or the first user turn.",
 )
 @click.option(
     "--max-chars",
     type=click.IntRange(min=16),
-    default=2000,
+    default=DEFAULT_MAX_CHARS,
     show_default=True,
     help="Longer texts keep their first 3/4 and last 1/4 (counted in the manifest).",
 )

