@@ -46,30 +46,37 @@ def report_console() -> Console:
 class ItemsColumn(ProgressColumn):
     """``12,345 records  8,901/s``: a count and a rate that need not be the bar's unit."""
 
-    def __init__(self, unit: str):
+    def __init__(self, unit: str, field: str = "items"):
         super().__init__()
         self.unit = unit
+        self.field = field
 
     def render(self, task: Task) -> Text:
-        items = task.fields.get("items", 0)
+        items = task.fields.get(self.field, 0)
         elapsed = max(time.monotonic() - task.fields.get("t0", time.monotonic()), 1e-9)
         return Text(f"{items:,} {self.unit}  {items / elapsed:,.0f}/s", style="progress.data.speed")
 
 
 @contextmanager
 def progress_bar(
-    description: str, total: float | None, unit: str = "rows", enabled: bool = True
-) -> Iterator[Callable[[float, int], None]]:
+    description: str,
+    total: float | None,
+    unit: str = "rows",
+    enabled: bool = True,
+    extra_unit: str | None = None,
+) -> Iterator[Callable[..., None]]:
     """A bar over ``total`` units (bytes, rows, ...) that also counts items.
 
-    Yields ``advance(units, items)``.
+    Yields ``advance(units, items, extra=0)``; ``extra`` is a second count with its
+    own rate (e.g. tokens), shown when ``extra_unit`` is given.
     """
+    columns = [ItemsColumn(unit)] + ([ItemsColumn(extra_unit, "extra")] if extra_unit else [])
     progress = Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TaskProgressColumn(),
-        ItemsColumn(unit),
+        *columns,
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
@@ -78,14 +85,17 @@ def progress_bar(
         auto_refresh=False,
     )
     with progress:
-        task = progress.add_task(description, total=total, items=0, t0=time.monotonic())
-        count = 0
+        task = progress.add_task(
+            description, total=total, items=0, extra=0, t0=time.monotonic()
+        )
+        count = extra_count = 0
         last = 0.0
 
-        def advance(units: float, items: int) -> None:
-            nonlocal count, last
+        def advance(units: float, items: int, extra: int = 0) -> None:
+            nonlocal count, extra_count, last
             count += items
-            progress.update(task, advance=units, items=count)
+            extra_count += extra
+            progress.update(task, advance=units, items=count, extra=extra_count)
             now = time.monotonic()
             if now - last >= 1 / REFRESH_HZ:
                 progress.refresh()

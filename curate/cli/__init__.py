@@ -26,6 +26,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "embed",
         "Embed every conversation and cache the vectors in the store.",
     ),
+    "score": (
+        "curate.cli.score",
+        "score",
+        "Score every conversation with a reward model (ArmoRM native, or any).",
+    ),
     "dedup": (
         "curate.cli.dedup",
         "dedup",

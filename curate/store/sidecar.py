@@ -13,6 +13,11 @@ Typical use::
         shard = store.read_shard(index, columns=["id", "messages"])
         writer.write(index, compute_columns(shard))
     writer.finish(counts={...})
+
+Slow stages (a reward model on a 100,000-row shard) also checkpoint *within* a
+shard: :meth:`SidecarWriter.write_part` stores row ranges as they finish,
+:meth:`SidecarWriter.done_parts` gives them back after a restart, and
+:meth:`SidecarWriter.write` of the whole shard removes them.
 """
 
 from __future__ import annotations
@@ -96,6 +101,27 @@ class SidecarWriter:
                 "in the same order"
             )
         write_table_atomic(table, self.dir / shard_name(index))
+        shutil.rmtree(self._parts_dir(index), ignore_errors=True)
+
+    def _parts_dir(self, index: int):
+        return self.dir / "parts" / f"{index:05d}"
+
+    def write_part(self, index: int, start: int, table: pa.Table) -> None:
+        """Checkpoint rows ``start .. start + len(table)`` of shard ``index``."""
+        directory = self._parts_dir(index)
+        directory.mkdir(parents=True, exist_ok=True)
+        write_table_atomic(table, directory / f"rows-{start:09d}.parquet")
+
+    def done_parts(self, index: int) -> dict[int, pa.Table]:
+        """The checkpointed row ranges of shard ``index``, by first row."""
+        directory = self._parts_dir(index)
+        if not directory.is_dir():
+            return {}
+        files.clean_tmp(directory)
+        return {
+            int(p.stem.split("-")[1]): pq.read_table(p)
+            for p in sorted(directory.glob("rows-*.parquet"))
+        }
 
     def finish(self, counts: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
         missing = self.pending()

@@ -1,0 +1,128 @@
+"""``curate score``: one scorer over every conversation, into the sidecar ``score.<key>``.
+
+The store is streamed shard by shard; each shard is scored in chunks of
+``chunk_rows`` rows that are checkpointed as they finish, so a killed run loses
+at most one chunk and never scores a row twice. While the model works on one
+chunk, a background thread prepares the next (chat template and tokenizer),
+keeping the tokenizer off the critical path.
+
+The manifest records the scorer's parameters, the model's revision or file
+hashes (its fingerprint: a different model or dtype writes beside, or refuses),
+counts per status, tokens, wall time, conversations/s and tokens/s.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curate.store import SidecarWriter, Store
+
+PREFIX = "score."
+DEFAULT_CHUNK_ROWS = 4096
+
+# progress(conversations, tokens)
+Progress = Callable[[int, int], None]
+
+
+def sidecar_name(key: str) -> str:
+    return f"{PREFIX}{key}"
+
+
+@dataclass
+class ScoreResult:
+    name: str
+    rows: int
+    statuses: dict[str, int]
+    tokens: int
+    wall_seconds: float
+    already_done: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_score(
+    store: Store,
+    scorer: Any,
+    overwrite: bool = False,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Progress | None = None,
+) -> ScoreResult:
+    """Score every row of ``store`` with a loaded-on-demand ``scorer`` (:class:`scorers.base.Scorer`)."""
+    store.require_base()
+    started = time.perf_counter()
+    scorer.load()
+    name = sidecar_name(scorer.key)
+    params = {**scorer.params(), "identity": scorer.identity()}
+    with store.lock():
+        writer = SidecarWriter(store, name, params, overwrite=overwrite)
+        if writer.complete:
+            manifest = store.manifest(writer.manifest_name)
+            counts = manifest["counts"]
+            if progress is not None:
+                progress(counts["rows"], 0)
+            return ScoreResult(
+                name,
+                counts["rows"],
+                counts["status"],
+                counts["tokens"],
+                manifest.get("wall_seconds", 0.0),
+                already_done=True,
+            )
+        p = scorer.prefix
+        status_column, tokens_column, score_column = f"{p}_status", f"{p}_tokens", f"{p}_score"
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="curate-prepare") as pool:
+            for index in writer.pending():
+                shard = store.read_shard(index, columns=["id", "messages"])
+                done = writer.done_parts(index)
+                if progress is not None and done:
+                    progress(sum(t.num_rows for t in done.values()), 0)
+                todo = [s for s in range(0, shard.num_rows, chunk_rows) if s not in done]
+                messages = shard.column("messages")
+
+                def prepare(start: int) -> Any:
+                    chunk = messages.slice(start, chunk_rows).to_pylist()
+                    return scorer.prepare(chunk)
+
+                ahead = pool.submit(prepare, todo[0]) if todo else None
+                for i, start in enumerate(todo):
+                    prepared = ahead.result()
+                    ahead = pool.submit(prepare, todo[i + 1]) if i + 1 < len(todo) else None
+                    columns = scorer.run(prepared, progress)
+                    ids = shard.column("id").slice(start, chunk_rows)
+                    writer.write_part(index, start, pa.table({"id": ids, **columns}))
+                parts = writer.done_parts(index)
+                table = (
+                    pa.concat_tables([parts[s] for s in sorted(parts)])
+                    if parts
+                    else pa.table({"id": shard.column("id"), **_empty(scorer)})
+                )
+                writer.write(index, table)
+        table = store.read_sidecar(name).select([score_column, status_column, tokens_column])
+        statuses = Counter(table.column(status_column).to_pylist())
+        tokens = int(pc.sum(table.column(tokens_column)).as_py() or 0)
+        wall = time.perf_counter() - started
+        counts = {
+            "rows": table.num_rows,
+            "scored": table.num_rows - table.column(score_column).null_count,
+            "status": dict(sorted(statuses.items())),
+            "tokens": tokens,
+        }
+        writer.finish(
+            counts,
+            wall_seconds=round(wall, 3),
+            conversations_per_second=round(counts["rows"] / wall, 2) if wall > 0 else None,
+            tokens_per_second=round(tokens / wall, 1) if wall > 0 else None,
+            **scorer.manifest_extra(),
+        )
+    return ScoreResult(name, counts["rows"], counts["status"], tokens, wall)
+
+
+def _empty(scorer: Any) -> dict[str, pa.Array]:
+    return {f.name: pa.array([], f.type) for f in scorer.schema()}

@@ -1,0 +1,68 @@
+"""The scorer interface (DESIGN.md, "Plugins").
+
+A scorer's ``__init__`` only stores parameters (so a manifest can record them);
+``load()`` brings in the heavy resources once. Scoring is split in two so that a
+stage can overlap them: :meth:`Scorer.prepare` is CPU work on a list of
+conversations (chat template, tokenizer; safe to run in a background thread)
+and :meth:`Scorer.run` the model work on its result. :meth:`Scorer.score` does
+both. Output: one Arrow array per column, in input order; a row that cannot be
+scored has a null score and says why in ``<key>_status``, never a made-up value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+Conversation = Sequence[dict[str, Any]]
+# progress(conversations, tokens) after each batch
+Progress = Callable[[int, int], None]
+
+
+def column_prefix(key: str) -> str:
+    """``score.<key>`` holds ``<prefix>_score``, ``<prefix>_status`` ...: key with ``-`` as ``_``."""
+    return re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
+
+
+class Scorer:
+    """Conversations in, score columns out."""
+
+    #: short name: the store sidecar is ``score.<key>`` and columns start with ``<key>_``
+    key: str = ""
+
+    def load(self) -> None:
+        """Load heavy resources (weights, tokenizer); called once before scoring."""
+
+    def params(self) -> dict[str, Any]:
+        """Parameters that change the scores (recorded in the manifest, part of its fingerprint)."""
+        return {}
+
+    def identity(self) -> dict[str, Any]:
+        """Which model this is (name, revision or file hashes); call after :meth:`load`."""
+        return {}
+
+    def schema(self) -> pa.Schema:
+        """The columns :meth:`run` returns (without ``id``)."""
+        raise NotImplementedError
+
+    def manifest_extra(self) -> dict[str, Any]:
+        """Anything else a reader of the scores needs (e.g. objective names)."""
+        return {}
+
+    def prepare(self, conversations: Sequence[Conversation]) -> Any:
+        return conversations
+
+    def run(self, prepared: Any, progress: Progress | None = None) -> dict[str, pa.Array]:
+        raise NotImplementedError
+
+    def score(
+        self, conversations: Sequence[Conversation], progress: Progress | None = None
+    ) -> dict[str, pa.Array]:
+        return self.run(self.prepare(conversations), progress)
+
+    @property
+    def prefix(self) -> str:
+        return column_prefix(self.key)

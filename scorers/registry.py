@@ -1,0 +1,68 @@
+"""Scorers by name: presets (case-insensitive), or a model's local path or hub id.
+
+Imports nothing heavy: the scorer's module is imported when it is resolved.
+
+* ``armorm``: RLHFlow/ArmoRM-Llama3-8B-v0.1, native (sidecar ``score.armorm``)
+* ``skywork-reward``: Skywork/Skywork-Reward-Llama-3.1-8B-v0.2 (``score.skywork-reward``)
+* ``skywork-reward-v2``: Skywork/Skywork-Reward-V2-Llama-3.1-8B (``score.skywork-reward-v2``)
+
+A path or hub id is scored natively as ArmoRM when its ``config.json`` names
+ArmoRM's architecture, else as a generic single-output reward model; its sidecar
+is ``score.<last path part>``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from curate.errors import CurateError
+
+PRESETS: dict[str, tuple[str, str]] = {
+    "armorm": ("armorm", "RLHFlow/ArmoRM-Llama3-8B-v0.1"),
+    "skywork-reward": ("reward", "Skywork/Skywork-Reward-Llama-3.1-8B-v0.2"),
+    "skywork-reward-v2": ("reward", "Skywork/Skywork-Reward-V2-Llama-3.1-8B"),
+}
+
+
+def model_key(ref: str) -> str:
+    """Store name for a model given by path or hub id: its last path part, lowercased."""
+    base = Path(ref.rstrip("/")).name or "model"
+    return re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-") or "model"
+
+
+def _is_armorm(ref: str) -> bool:
+    """Whether a local directory holds ArmoRM (hub ids: by their name)."""
+    from scorers.armorm import ARCHITECTURE, HUB_ID
+
+    path = Path(ref).expanduser()
+    if path.is_dir() and (path / "config.json").is_file():
+        from scorers.hub import read_config
+
+        return ARCHITECTURE in (read_config(path).get("architectures") or [])
+    return ref == HUB_ID
+
+
+def resolve(name: str, key: str | None = None, **options: Any):
+    """A scorer for a preset name or a model path / hub id; ``options`` go to its constructor."""
+    preset = PRESETS.get(name.lower())
+    if preset is not None:
+        kind, ref = preset
+        key = key or name.lower()
+    else:
+        ref = name
+        if not Path(ref).expanduser().exists() and ref.count("/") != 1:
+            raise CurateError(
+                f"unknown scorer {name!r}: use a preset ({', '.join(PRESETS)}), a local model "
+                "directory, or a hub id (owner/name)"
+            )
+        kind = "armorm" if _is_armorm(ref) else "reward"
+        key = key or model_key(ref)
+    if kind == "armorm":
+        from scorers.armorm import ArmoRMScorer
+
+        return ArmoRMScorer(ref, key=key, **options)
+    from scorers.reward import RewardModelScorer
+
+    return RewardModelScorer(ref, key=key, **options)
