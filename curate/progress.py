@@ -85,9 +85,7 @@ def progress_bar(
         auto_refresh=False,
     )
     with progress:
-        task = progress.add_task(
-            description, total=total, items=0, extra=0, t0=time.monotonic()
-        )
+        task = progress.add_task(description, total=total, items=0, extra=0, t0=time.monotonic())
         count = extra_count = 0
         last = 0.0
 

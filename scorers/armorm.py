@@ -72,7 +72,14 @@ HEAD_PREFIXES = ("regression_layer.", "gating.", "reward_transform_matrix")
 class GatingNetwork(nn.Module):
     """Prompt hidden state -> objective weights: MLP, then ``softmax(x / T) * logit_scale``."""
 
-    def __init__(self, in_features: int, out_features: int, hidden_dim: int, n_hidden: int, temperature: float):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        hidden_dim: int,
+        n_hidden: int,
+        temperature: float,
+    ):
         super().__init__()
         sizes = [in_features] + [hidden_dim] * n_hidden
         layers = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
@@ -131,14 +138,21 @@ class ArmoRMRewardModel(nn.Module):
     ) -> ArmoRMOutput:
         """Scores a right-padded batch.
 
-        ``last_index`` defaults to each row's last attended position and
-        ``gate_index`` to the start of the row's last gating pattern (found on the
-        host: pass it in when scoring many rows, as :class:`ArmoRMScorer` does).
+        ``last_index`` defaults to each row's last attended position (all positions
+        without a mask) and ``gate_index`` to the start of the row's last gating
+        pattern (found on the host: pass it in when scoring many rows, as
+        :class:`ArmoRMScorer` does). With right padding the mask may be left out:
+        under causal attention a real token never sees the pads after it, and
+        SDPA then runs its fastest (flash) kernel.
         """
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
         if last_index is None:
-            last_index = attention_mask.sum(dim=1) - 1
+            last_index = (
+                attention_mask.sum(dim=1) - 1
+                if attention_mask is not None
+                else torch.full(
+                    (input_ids.shape[0],), input_ids.shape[1] - 1, device=input_ids.device
+                )
+            )
         if gate_index is None:
             pattern = getattr(self, "gating_pattern", None)
             if pattern is None:
@@ -187,7 +201,9 @@ def _checkpoint_files(directory: Path) -> list[Path]:
     return weight_files(directory)
 
 
-def load_armorm(directory: str | Path, device: str = "cpu", dtype: Any = torch.float32) -> ArmoRMRewardModel:
+def load_armorm(
+    directory: str | Path, device: str = "cpu", dtype: Any = torch.float32
+) -> ArmoRMRewardModel:
     """Build the model from ``config.json`` and load its safetensors; any key mismatch is an error."""
     from safetensors.torch import load_file
 
@@ -230,16 +246,18 @@ class ArmoRMScorer(RewardModelScorer):
     """ArmoRM: the score, the 19 objective rewards and the gating weights per conversation."""
 
     def _load_model(self) -> ArmoRMRewardModel:
-        model = load_armorm(self.directory, self.device, self.dtype)
-        model.gating_pattern = gating_pattern_ids(self.tokenizer)
-        self.gating_pattern = model.gating_pattern
+        return load_armorm(self.directory, self.device, self.dtype)
+
+    def _setup(self) -> None:
+        self.gating_pattern = gating_pattern_ids(self.tokenizer)
+        self.model.gating_pattern = self.gating_pattern
         pad = self.tokenizer.pad_token_id
         if pad is None or pad == self.tokenizer.eos_token_id:
             raise CurateError(
                 f"{self.model_ref}: the tokenizer's pad token is {self.tokenizer.pad_token!r}; "
                 "ArmoRM's is [PAD] (id 128256), distinct from <|eot_id|>: wrong tokenizer files"
             )
-        return model
+        super()._setup()
 
     def _pad_id(self) -> int:
         return int(self.tokenizer.pad_token_id)
@@ -269,5 +287,6 @@ class ArmoRMScorer(RewardModelScorer):
 
     def _forward(self, input_ids, attention_mask, last, rows, enc) -> dict[str, Any]:
         (gate,) = self._to_device(enc.extra["gate"][rows])
-        out = self.model(input_ids, attention_mask, last_index=last, gate_index=gate)
+        # right padding + causal attention: no mask needed (see ArmoRMRewardModel.forward)
+        out = self.model(input_ids, None, last_index=last, gate_index=gate)
         return {"score": out.score, "rewards": out.rewards, "gating": out.gating}

@@ -9,7 +9,9 @@ Throughput, and why the results do not depend on batching:
 * Conversations are rendered and tokenized in :meth:`prepare` (CPU; the score
   stage runs it in a background thread for the next chunk while the model works).
 * Rows are sorted by length and packed to a token budget (:mod:`scorers.batching`),
-  padded on the right, with an attention mask, bf16 and SDPA attention on GPU.
+  padded on the right; bf16 and SDPA attention on GPU. Decoder models need no
+  attention mask: under causal attention a real token never attends to the pads
+  after it, so SDPA can use its flash kernel (a mask would force a slower one).
 * The pooled token is each row's last real token, taken from its length, not
   found by searching for the pad id: a tokenizer whose pad token is its eos token
   would otherwise score the wrong token. Decoder models run their backbone and
@@ -36,7 +38,7 @@ from scorers.hub import model_dir, model_identity, weight_files
 DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16"}
 DTYPES |= {"fp32": "float32", "float32": "float32"}
 DEFAULT_MAX_LENGTH = 8192
-DEFAULT_TOKEN_BUDGET = {"cuda": 32768, "cpu": 8192}
+DEFAULT_TOKEN_BUDGET = {"cuda": 32768, "cpu": 2048}  # CPU: larger batches spill the caches
 
 
 def resolve_device(device: str | None) -> str:
@@ -97,6 +99,16 @@ class RewardModelScorer(Scorer):
         self.dtype = resolve_dtype(self.dtype_option, self.device)
         self.tokenizer = AutoTokenizer.from_pretrained(self.directory, trust_remote_code=False)
         self.model = self._load_model()
+        self._setup()
+
+    def use_loaded(self, model: Any, tokenizer: Any, device: str, dtype: Any) -> RewardModelScorer:
+        """Score with a model already in memory (benchmarks on random weights); no file is read."""
+        self.directory, self.device, self.dtype = None, device, dtype
+        self.model, self.tokenizer = model, tokenizer
+        self._setup()
+        return self
+
+    def _setup(self) -> None:
         limit = getattr(self.model.config, "max_position_embeddings", None) or DEFAULT_MAX_LENGTH
         self.max_length = int(self.max_length_option or min(limit, DEFAULT_MAX_LENGTH))
         if self.max_length > limit:
@@ -206,6 +218,8 @@ class RewardModelScorer(Scorer):
                 if progress is not None:
                     progress(len(rows), int(lengths[rows].sum()))
             outputs = self._gather(pieces, len(enc))
+        if progress is not None and len(rows_ok) < len(enc):
+            progress(len(enc) - len(rows_ok), 0)  # failures are done too
         return self._columns(enc, outputs)
 
     def _to_device(self, *arrays: np.ndarray) -> list[Any]:
@@ -225,9 +239,9 @@ class RewardModelScorer(Scorer):
         import torch
 
         if self._decoder_head is not None:
-            hidden = self.model.base_model(
-                input_ids=input_ids, attention_mask=attention_mask
-            ).last_hidden_state
+            # right padding + causal attention: a real token never sees the pads after
+            # it, so no mask is passed and SDPA runs its fastest (flash) kernel
+            hidden = self.model.base_model(input_ids=input_ids).last_hidden_state
             pooled = hidden[torch.arange(len(last), device=hidden.device), last]
             logits = self._decoder_head(pooled)
         else:  # encoders pool on their own (first token), padding is masked

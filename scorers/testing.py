@@ -81,8 +81,14 @@ SAMPLE_CONVERSATIONS = [
 ]
 
 
-def build_llama3_tokenizer(pad_token: str = "[PAD]") -> Any:
-    """A Llama-3-style fast tokenizer; ``pad_token`` may be ``"<|eot_id|>"`` to mimic a careless setup."""
+def build_llama3_tokenizer(
+    pad_token: str = "[PAD]", corpus: list[str] | None = None, vocab_size: int = 400
+) -> Any:
+    """A Llama-3-style fast tokenizer; ``pad_token`` may be ``"<|eot_id|>"`` to mimic a careless setup.
+
+    Benchmarks train it on their own texts with a large ``vocab_size`` so that token
+    counts come close to a real tokenizer's.
+    """
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -95,12 +101,12 @@ def build_llama3_tokenizer(pad_token: str = "[PAD]") -> Any:
     )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=400,
+        vocab_size=vocab_size,
         special_tokens=LLAMA3_SPECIALS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(CORPUS * 5, trainer)
+    tok.train_from_iterator(corpus or CORPUS * 5, trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         bos_token="<|begin_of_text|>",
@@ -115,7 +121,16 @@ def build_llama3_tokenizer(pad_token: str = "[PAD]") -> Any:
 
 
 class ReferenceGatingNetwork(nn.Module):
-    def __init__(self, in_features, out_features, bias=True, temperature=10, logit_scale=1.0, hidden_dim=1024, n_hidden=3):
+    def __init__(
+        self,
+        in_features,
+        out_features,
+        bias=True,
+        temperature=10,
+        logit_scale=1.0,
+        hidden_dim=1024,
+        n_hidden=3,
+    ):
         super().__init__()
         self.temperature = temperature
         self.logit_scale = nn.Parameter(torch.ones(1) * logit_scale)
@@ -184,9 +199,31 @@ ReferenceArmoRM = LlamaForRewardModelWithGating
 def llama_config(tokenizer: Any, size: str = "tiny", **overrides: Any) -> LlamaConfig:
     """``tiny`` (tests), ``small`` (CPU benchmark) or ``8b`` (Llama-3-8B shapes)."""
     shapes = {
-        "tiny": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512),
-        "small": dict(hidden_size=512, intermediate_size=1536, num_hidden_layers=4, num_attention_heads=8, num_key_value_heads=4, max_position_embeddings=8192),
-        "8b": dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=8192, vocab_size=128257),
+        "tiny": dict(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=512,
+        ),
+        "small": dict(
+            hidden_size=512,
+            intermediate_size=1536,
+            num_hidden_layers=4,
+            num_attention_heads=8,
+            num_key_value_heads=4,
+            max_position_embeddings=8192,
+        ),
+        "8b": dict(
+            hidden_size=4096,
+            intermediate_size=14336,
+            num_hidden_layers=32,
+            num_attention_heads=32,
+            num_key_value_heads=8,
+            max_position_embeddings=8192,
+            vocab_size=128257,
+        ),
     }[size]
     values = dict(
         vocab_size=len(tokenizer),
@@ -214,7 +251,9 @@ def randomize_heads(model: ReferenceArmoRM, seed: int = 0) -> None:
         model.reward_transform_matrix.copy_(torch.eye(n) + 0.2 * torch.randn(n, n, generator=g))
 
 
-def build_reference_armorm(tokenizer: Any, size: str = "tiny", seed: int = 0, gating_hidden_dim: int = 32) -> ReferenceArmoRM:
+def build_reference_armorm(
+    tokenizer: Any, size: str = "tiny", seed: int = 0, gating_hidden_dim: int = 32
+) -> ReferenceArmoRM:
     config = llama_config(
         tokenizer,
         size,

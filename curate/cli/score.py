@@ -39,9 +39,15 @@ from curate.cli.options import config_option, overwrite_option, quiet_option
     "--token-budget",
     type=click.IntRange(min=16),
     default=None,
-    help="Padded tokens per batch (rows x longest row) [default: 32768 on GPU, 8192 on CPU].",
+    help="Padded tokens per batch (rows x longest row) [default: 32768 on GPU, 2048 on CPU].",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=512, show_default=True, help="Most rows per batch.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=512,
+    show_default=True,
+    help="Most rows per batch.",
+)
 @click.option(
     "--chunk-rows",
     type=click.IntRange(min=1),
@@ -54,7 +60,18 @@ from curate.cli.options import config_option, overwrite_option, quiet_option
 @quiet_option
 @config_option
 def score(
-    store, model, name, device, dtype, max_length, token_budget, batch_size, chunk_rows, revision, overwrite, quiet
+    store,
+    model,
+    name,
+    device,
+    dtype,
+    max_length,
+    token_budget,
+    batch_size,
+    chunk_rows,
+    revision,
+    overwrite,
+    quiet,
 ):
     """Score every conversation of STORE with a reward model into the sidecar score.NAME.
 
@@ -82,20 +99,34 @@ def score(
         revision=revision,
     )
     with progress_bar(
-        f"score {scorer.key}", st.num_rows(), unit="conversations", enabled=not quiet, extra_unit="tokens"
+        f"score {scorer.key}",
+        st.num_rows(),
+        unit="conversations",
+        enabled=not quiet,
+        extra_unit="tokens",
     ) as advance:
         result = run_score(
-            st, scorer, overwrite=overwrite, chunk_rows=chunk_rows, progress=lambda n, t: advance(n, n, t)
+            st,
+            scorer,
+            overwrite=overwrite,
+            chunk_rows=chunk_rows,
+            progress=lambda n, t: advance(n, n, t),
         )
     if quiet:
         return
     console = report_console()
     if result.already_done:
-        console.print(f"[yellow]{result.name} is already complete with this model and these options: nothing to do[/]")
+        console.print(
+            f"[yellow]{result.name} is already complete with this model and these options: nothing to do[/]"
+        )
     wall = result.wall_seconds or 0
     statuses = ", ".join(f"{k} {v:,}" for k, v in result.statuses.items())
     console.print(
         f"[bold]{result.name}[/]: {result.rows:,} conversations ({statuses}); "
         f"{result.tokens:,} tokens; {wall:.1f} s"
-        + (f" ({result.rows / wall:,.1f} conversations/s, {result.tokens / wall:,.0f} tokens/s)" if wall else "")
+        + (
+            f" ({result.rows / wall:,.1f} conversations/s, {result.tokens / wall:,.0f} tokens/s)"
+            if wall
+            else ""
+        )
     )

@@ -86,9 +86,8 @@ def run_score(
                 todo = [s for s in range(0, shard.num_rows, chunk_rows) if s not in done]
                 messages = shard.column("messages")
 
-                def prepare(start: int) -> Any:
-                    chunk = messages.slice(start, chunk_rows).to_pylist()
-                    return scorer.prepare(chunk)
+                def prepare(start: int, messages: pa.ChunkedArray = messages) -> Any:
+                    return scorer.prepare(messages.slice(start, chunk_rows).to_pylist())
 
                 ahead = pool.submit(prepare, todo[0]) if todo else None
                 for i, start in enumerate(todo):

@@ -9,9 +9,8 @@ from safetensors.torch import load_file, save_file
 
 from curate.errors import CurateError
 from scorers import chat
-from scorers.testing import SAMPLE_CONVERSATIONS as CONVERSATIONS
 from scorers.armorm import OBJECTIVES, ArmoRMScorer, find_last, gating_pattern_ids, load_armorm
-
+from scorers.testing import SAMPLE_CONVERSATIONS as CONVERSATIONS
 
 GATING = "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
 
@@ -21,7 +20,9 @@ def reference_scores(reference, conversations):
     model, tokenizer = reference
     out = []
     for conversation in conversations:
-        ids = tokenizer.apply_chat_template(conversation, tokenize=True, return_dict=True)["input_ids"]
+        ids = tokenizer.apply_chat_template(conversation, tokenize=True, return_dict=True)[
+            "input_ids"
+        ]
         with torch.no_grad():
             result = model(torch.tensor([ids]))
         out.append({k: v[0].numpy() for k, v in result.items()})
@@ -92,7 +93,10 @@ def test_pads_with_pad_not_eos_and_eos_padding_is_a_real_trap(armorm, reference)
     assert armorm.model.config.pad_token_id == armorm.pad_id
     model, _ = reference
     short, long = CONVERSATIONS[2], CONVERSATIONS[1]
-    ids = [tok.apply_chat_template(c, tokenize=True, return_dict=True)["input_ids"] for c in (short, long)]
+    ids = [
+        tok.apply_chat_template(c, tokenize=True, return_dict=True)["input_ids"]
+        for c in (short, long)
+    ]
     width = max(map(len, ids))
     alone = reference_scores(reference, [short])[0]["score"]
     for pad, should_match in ((armorm.pad_id, True), (tok.eos_token_id, False)):
