@@ -5,6 +5,11 @@ Usage::
     python benchmarks/bench_score.py                       # CPU, small random ArmoRM
     python benchmarks/bench_score.py --gpu                 # CUDA, random ArmoRM of the full 8B size, bf16
 
+On a GPU machine without ``../shared/data`` (the lent device), sample here and carry the file::
+
+    python benchmarks/bench_score.py --gpu --dump .bench/conversations.jsonl     # here
+    python3 benchmarks/bench_score.py --gpu --conversations .bench/conversations.jsonl  # there
+
 Both sides score the same conversations with the same random weights:
 
 * **naive** (the model card): one conversation at a time,
@@ -142,6 +147,15 @@ def main() -> None:
     parser.add_argument("--token-budget", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="write the results here too")
+    parser.add_argument(
+        "--dump", type=Path, default=None, help="write the sampled conversations (JSONL) and stop"
+    )
+    parser.add_argument(
+        "--conversations",
+        type=Path,
+        default=None,
+        help="read conversations from a --dump file instead of ../shared/data (a machine without it)",
+    )
     args = parser.parse_args()
     device = "cuda" if args.gpu else "cpu"
     size = args.size or ("8b" if args.gpu else "small")
@@ -153,7 +167,18 @@ def main() -> None:
         torch.set_num_threads(max(1, torch.get_num_threads()))
 
     t0 = time.perf_counter()
-    pool = load_conversations(n, args.seed)
+    if args.conversations:
+        lines = args.conversations.read_text(encoding="utf-8").splitlines()
+        pool = [json.loads(line)["messages"] for line in lines if line.strip()]
+    else:
+        pool = load_conversations(n, args.seed)
+    if args.dump:
+        args.dump.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.dump, "w", encoding="utf-8") as fh:
+            for messages in pool:
+                fh.write(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
+        print(f"wrote {len(pool):,} conversations to {args.dump}")
+        return
     texts = [m["content"] for c in pool[:3000] for m in c]
     tokenizer, reference, ours = build(size, device, dtype, texts)
     print(f"setup {time.perf_counter() - t0:.1f} s", file=sys.stderr)
