@@ -26,6 +26,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "embed",
         "Embed every conversation and cache the vectors in the store.",
     ),
+    "tag": (
+        "curate.cli.tag",
+        "tag",
+        "Tag every conversation and cluster by tag (offline clusters; LLM tagger planned).",
+    ),
+    "tags": (
+        "curate.cli.tag",
+        "tags",
+        "Show the tag table: counts, shares, what each tag is made of, examples.",
+    ),
     "score": (
         "curate.cli.score",
         "score",

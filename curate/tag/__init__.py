@@ -1,0 +1,1 @@
+"""``curate tag``: tags and clusters per conversation (see :mod:`curate.tag.stage`)."""

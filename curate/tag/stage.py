@@ -1,0 +1,164 @@
+"""``curate tag``: every conversation gets normalized tags and a primary cluster.
+
+Sidecar ``tag.<tagger>`` (one per tagger, side by side), columns:
+
+``tags``            the conversation's normalized tags (its buckets for ``select --per-tag``)
+``tag_primary``     one tag per conversation, for views that need a single cluster
+``tag_cluster``     (cluster tagger) the k-means cluster number
+``tag_similarity``  (cluster tagger) cosine similarity to the cluster centroid
+
+The manifest holds the parameters, the embeddings used, and the tag table (name,
+size, top terms). The clustering is global; its result is deterministic for a seed,
+so a run killed while writing shards recomputes it and writes the missing shards.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from curate.errors import CurateError
+from curate.store import SidecarWriter, Store
+
+PREFIX = "tag."
+TAGGERS = ("cluster",)
+
+
+def sidecar_name(tagger: str) -> str:
+    return f"{PREFIX}{tagger}"
+
+
+@dataclass
+class TagResult:
+    name: str
+    rows: int
+    tags: list[dict[str, Any]]
+    wall_seconds: float
+    already_done: bool = False
+    embeddings: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def ensure_embeddings(
+    store: Store, embeddings: str | None, progress: Callable[[int], None] | None = None
+) -> str:
+    """The embedding sidecar to cluster: the one named, else the default one (embedded now if missing)."""
+    from curate.embed.stage import EmbedOptions, find_embeddings, run_embed
+
+    if embeddings is not None:
+        return find_embeddings(store, embeddings, None, "conversation")
+    try:
+        return find_embeddings(store, None, None, "conversation")
+    except CurateError:
+        return run_embed(store, EmbedOptions(), progress=progress).name
+
+
+def run_cluster_tag(
+    store: Store,
+    params: Any,
+    embeddings: str | None = None,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> TagResult:
+    """Cluster the conversation embeddings and name the clusters (:mod:`taggers.cluster`)."""
+    from curate.embed.stage import vectors_of
+    from taggers import cluster
+
+    store.require_base()
+    started = time.perf_counter()
+    source = ensure_embeddings(store, embeddings)
+    name = sidecar_name("cluster")
+    embed_manifest = store.manifest(f"sidecar.{source}") or {}
+    run_params = {
+        **params.params(),
+        "embeddings": source,
+        "embeddings_fingerprint": embed_manifest.get("fingerprint"),
+    }
+    with store.lock():
+        writer = SidecarWriter(store, name, run_params, overwrite=overwrite)
+        if writer.complete:
+            manifest = store.manifest(writer.manifest_name)
+            if progress is not None:
+                progress(manifest["counts"]["rows"])
+            return TagResult(
+                name,
+                manifest["counts"]["rows"],
+                manifest["tag_table"],
+                manifest.get("wall_seconds", 0.0),
+                already_done=True,
+                embeddings=source,
+            )
+        table = store.read(columns=["id", "messages"], sidecars=[source])
+        vectors = vectors_of(table.column("embedding"))
+        n = len(vectors)
+        k = params.clusters or cluster.auto_clusters(n)
+        labels, similarity, _ = cluster.kmeans(
+            vectors, k, params.iterations, params.seed, params.restarts
+        )
+        k = int(labels.max()) + 1 if n else 0
+        texts = [cluster.user_text(m) for m in table.column("messages").to_pylist()]
+        names, tops = cluster.name_clusters(texts, labels, k, params.name_terms)
+        tag_of = np.asarray(names, dtype=object)[labels] if n else np.array([], dtype=object)
+        offset = 0
+        pending = set(writer.pending())
+        for index in range(store.num_shards):
+            rows = store.read_shard(index, columns=["id"]).num_rows
+            if index in pending:
+                part = slice(offset, offset + rows)
+                writer.write(
+                    index,
+                    pa.table(
+                        {
+                            "id": table.column("id").slice(offset, rows),
+                            "tags": pa.array([[t] for t in tag_of[part]], pa.list_(pa.string())),
+                            "tag_primary": pa.array(list(tag_of[part]), pa.string()),
+                            "tag_cluster": pa.array(labels[part], pa.int32()),
+                            "tag_similarity": pa.array(similarity[part], pa.float32()),
+                        }
+                    ),
+                )
+            offset += rows
+            if progress is not None:
+                progress(rows)
+        sizes = np.bincount(labels, minlength=k) if n else np.zeros(0, dtype=int)
+        tag_table = sorted(
+            (
+                {"tag": names[c], "cluster": c, "count": int(sizes[c]), "terms": tops[c]}
+                for c in range(k)
+            ),
+            key=lambda r: (-r["count"], r["tag"]),
+        )
+        wall = time.perf_counter() - started
+        writer.finish(
+            {"rows": n, "clusters": k},
+            tag_table=tag_table,
+            wall_seconds=round(wall, 3),
+            rows_per_second=round(n / wall, 1) if wall > 0 else None,
+        )
+    return TagResult(name, n, tag_table, wall, embeddings=source)
+
+
+def find_tags(store: Store, tagger: str | None = None) -> str:
+    """The complete tag sidecar to use: the tagger's, or the only/first one."""
+    names = [
+        s
+        for s in store.sidecars()
+        if s.startswith(PREFIX)
+        and (store.manifest(f"sidecar.{s}") or {}).get("status") == "complete"
+    ]
+    if tagger is not None:
+        wanted = sidecar_name(tagger)
+        if wanted in names:
+            return wanted
+        names = []
+    if not names:
+        raise CurateError(
+            f"no complete tags{f' from the {tagger} tagger' if tagger else ''} in {store.root}: "
+            f"run `curate tag {store.root}` first"
+        )
+    return sorted(names)[0]
