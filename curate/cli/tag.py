@@ -11,50 +11,133 @@ from curate.cli.options import config_option, overwrite_option, quiet_option
 @click.argument("store", type=click.Path(exists=True, file_okay=False))
 @click.option(
     "--tagger",
-    type=click.Choice(["cluster"]),
+    type=click.Choice(["cluster", "instag"]),
     default="cluster",
     show_default=True,
-    help="cluster: k-means on the embeddings, clusters named by c-TF-IDF (offline, no model).",
+    help="cluster: k-means on the embeddings, named by c-TF-IDF (offline, no model). "
+    "instag: an LLM writes intent tags per user turn, then they are normalized.",
 )
 @click.option(
     "--clusters",
     type=click.IntRange(min=2),
     default=None,
-    help="Number of clusters [default: one per ~200 conversations, at most 4096].",
+    help="cluster: number of clusters [default: one per ~200 conversations, at most 4096].",
 )
 @click.option(
     "--embeddings",
     default=None,
-    help="Embedding sidecar to cluster [default: embed.use-multilingual.conversation, embedded now if missing].",
+    help="cluster: embedding sidecar [default: embed.use-multilingual.conversation, "
+    "embedded now if missing].",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--name-terms",
     type=click.IntRange(min=1),
     default=3,
     show_default=True,
-    help="Terms in a cluster's name.",
+    help="cluster: terms in a name.",
 )
+@click.option(
+    "--model", default=None, help="instag: model path, hub id, served name, or InsTagger."
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["transformers", "vllm", "openai"]),
+    default="transformers",
+    show_default=True,
+    help="instag: local transformers, vLLM on GPU, or an OpenAI-compatible endpoint (--api-base).",
+)
+@click.option("--api-base", default=None, help="instag, openai: e.g. http://127.0.0.1:8000/v1")
+@click.option(
+    "--api-key-env",
+    default="OPENAI_API_KEY",
+    show_default=True,
+    help="instag, openai: environment variable holding the API key (never stored or logged).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="instag, openai: requests in flight.",
+)
+@click.option(
+    "--template", default=None, help="instag: chat template for a model without one (vicuna)."
+)
+@click.option("--device", default=None, help="instag, transformers: cpu, cuda ...")
+@click.option("--max-new-tokens", type=click.IntRange(min=16), default=384, show_default=True)
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1),
+    default=512,
+    show_default=True,
+    help="instag: rows per checkpoint.",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="instag: apply this (hand-edited) raw-to-canonical TSV instead of normalizing; no LLM call.",
+)
+@click.option(
+    "--min-count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Normalization: drop rarer tags [default: 20 per 300K conversations, at least 2].",
+)
+@click.option(
+    "--semantic-threshold",
+    type=click.FloatRange(0, 1),
+    default=0.85,
+    show_default=True,
+    help="Normalization: merge at this cosine.",
+)
+@click.option(
+    "--min-support",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Normalization: association support [default: 40 per 300K].",
+)
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(0, 1),
+    default=0.99,
+    show_default=True,
+    help="Normalization: association confidence.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
 @overwrite_option
 @quiet_option
 @config_option
-def tag(store, tagger, clusters, embeddings, seed, name_terms, overwrite, quiet):
+def tag(store, tagger, quiet, **opts):
     """Give every conversation of STORE tags and a primary cluster (sidecar tag.TAGGER).
 
-    The tags are the buckets of `curate select --per-tag`. `curate tags STORE` shows them.
+    The tags are the buckets of `curate select --per-tag`; `curate tags STORE` shows them.
+    With --tagger instag the raw LLM tags go to tag.instag.raw (resumable), the
+    raw-to-canonical mapping to STORE/tags/instag.mapping.tsv (edit it and pass
+    --mapping to re-apply it without the LLM), the normalized tags to tag.instag.
     """
     from curate.progress import progress_bar, report_console
     from curate.store import Store
-    from curate.tag.stage import run_cluster_tag
-    from taggers.cluster import ClusterParams
 
     st = Store.open(store)
     st.require_base()
-    params = ClusterParams(clusters=clusters, seed=seed, name_terms=name_terms)
-    with progress_bar("tag", st.num_rows(), unit="conversations", enabled=not quiet) as advance:
-        result = run_cluster_tag(
-            st, params, embeddings=embeddings, overwrite=overwrite, progress=lambda n: advance(n, n)
+    if tagger == "cluster":
+        from curate.tag.stage import run_cluster_tag
+        from taggers.cluster import ClusterParams
+
+        params = ClusterParams(
+            clusters=opts["clusters"], seed=opts["seed"], name_terms=opts["name_terms"]
         )
+        with progress_bar("tag", st.num_rows(), unit="conversations", enabled=not quiet) as advance:
+            result = run_cluster_tag(
+                st,
+                params,
+                embeddings=opts["embeddings"],
+                overwrite=opts["overwrite"],
+                progress=lambda n: advance(n, n),
+            )
+    else:
+        result = _instag(st, opts, quiet)
     if quiet:
         return
     console = report_console()
@@ -63,9 +146,68 @@ def tag(store, tagger, clusters, embeddings, seed, name_terms, overwrite, quiet)
             f"[yellow]{result.name} is already complete with these options: nothing to do[/]"
         )
     console.print(
-        f"[bold]{result.name}[/]: {result.rows:,} conversations in {len(result.tags):,} tags "
-        f"({result.embeddings}); {result.wall_seconds:.1f} s; `curate tags {store}` shows them"
+        f"[bold]{result.name}[/]: {result.rows:,} conversations, {len(result.tags):,} tags; "
+        f"{result.wall_seconds:.1f} s; `curate tags {store}` shows them"
     )
+
+
+def _instag(st, opts, quiet):
+    """Raw LLM tags (unless an edited mapping is re-applied to complete ones), then normalization."""
+    from curate.errors import CurateError
+    from curate.progress import progress_bar
+    from curate.tag.stage import RAW_SUFFIX, run_llm_raw_tags, run_normalize, sidecar_name
+    from taggers.instag import PRESETS, InstagParams, InstagTagger
+    from taggers.normalize import NormalizeParams
+
+    normalize = NormalizeParams(
+        min_count=opts["min_count"],
+        semantic_threshold=opts["semantic_threshold"],
+        min_support=opts["min_support"],
+        min_confidence=opts["min_confidence"],
+    )
+    raw_manifest = st.manifest(f"sidecar.{sidecar_name('instag')}{RAW_SUFFIX}") or {}
+    if opts["mapping"] is None or raw_manifest.get("status") != "complete":
+        if not opts["model"]:
+            raise CurateError(
+                "--tagger instag needs --model (a path, hub id, served name, or InsTagger)"
+            )
+        from curate.llm import resolve_backend
+
+        preset = PRESETS.get(opts["model"].lower(), {})
+        model = preset.get("model", opts["model"])
+        template = opts["template"] or preset.get("template")
+        kind = opts["backend"]
+        if kind == "openai":
+            options = {
+                "api_base": opts["api_base"],
+                "api_key_env": opts["api_key_env"],
+                "max_concurrency": opts["concurrency"],
+            }
+        elif kind == "transformers":
+            options = {"device": opts["device"], "template": template or "auto"}
+        else:
+            options = {"template": template} if template else {}
+        backend = resolve_backend(kind, model, **options)
+        params = InstagParams(max_new_tokens=opts["max_new_tokens"], seed=opts["seed"])
+        tagger = InstagTagger(backend, params)
+        with progress_bar(
+            "instag", st.num_rows(), unit="conversations", enabled=not quiet
+        ) as advance:
+            run_llm_raw_tags(
+                st,
+                tagger,
+                overwrite=opts["overwrite"],
+                chunk_rows=opts["chunk_rows"],
+                progress=lambda n: advance(n, n),
+            )
+    embed = None
+    if opts["mapping"] is None:
+        from curate.embed.embedders import resolve
+
+        embedder = resolve(None)
+        embedder.load()
+        embed = embedder.encode
+    return run_normalize(st, "instag", normalize, embed, mapping_file=opts["mapping"])
 
 
 @click.command()

@@ -162,3 +162,166 @@ def find_tags(store: Store, tagger: str | None = None) -> str:
             f"run `curate tag {store.root}` first"
         )
     return sorted(names)[0]
+
+
+# -- the LLM tagger ---------------------------------------------------------------------------
+
+RAW_SUFFIX = ".raw"
+DEFAULT_CHUNK_ROWS = 512
+
+
+def mapping_path(store: Store, tagger: str):
+    return store.root / "tags" / f"{tagger}.mapping.tsv"
+
+
+def run_llm_raw_tags(
+    store: Store,
+    tagger: Any,
+    overwrite: bool = False,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Callable[[int], None] | None = None,
+) -> str:
+    """Phase 1: raw LLM tags per conversation into ``tag.<tagger>.raw``, checkpointed by chunk."""
+    name = sidecar_name(tagger.name) + RAW_SUFFIX
+    tagger.load()  # the backend's identity (model revision) is part of the fingerprint
+    params = {**tagger.params.params(), "backend": tagger.backend.identity()}
+    with store.lock():
+        writer = SidecarWriter(store, name, params, overwrite=overwrite)
+        if writer.complete:
+            if progress is not None:
+                progress(store.num_rows())
+            return name
+        for index in writer.pending():
+            shard = store.read_shard(index, columns=["id", "messages"])
+            done = writer.done_parts(index)
+            if progress is not None and done:
+                progress(sum(t.num_rows for t in done.values()))
+            for start in range(0, shard.num_rows, chunk_rows):
+                if start in done:
+                    continue
+                chunk = shard.column("messages").slice(start, chunk_rows).to_pylist()
+                results = tagger.tag(chunk)
+                writer.write_part(
+                    index,
+                    start,
+                    pa.table(
+                        {
+                            "id": shard.column("id").slice(start, chunk_rows),
+                            "tags_raw": pa.array([r.tags for r in results], pa.list_(pa.string())),
+                            "tag_explanations": pa.array(
+                                [r.explanations for r in results], pa.list_(pa.string())
+                            ),
+                            "tag_status": pa.array([r.status for r in results], pa.string()),
+                            "tag_error": pa.array([r.error for r in results], pa.string()),
+                            "tag_turns": pa.array([r.turns for r in results], pa.int32()),
+                            "tag_prompt_tokens": pa.array(
+                                [r.prompt_tokens for r in results], pa.int64()
+                            ),
+                            "tag_completion_tokens": pa.array(
+                                [r.completion_tokens for r in results], pa.int64()
+                            ),
+                        }
+                    ),
+                )
+                if progress is not None:
+                    progress(len(results))
+            parts = writer.done_parts(index)
+            writer.write(index, pa.concat_tables([parts[s] for s in sorted(parts)]))
+        table = store.read_sidecar(name).select(["tag_status"])
+        from collections import Counter
+
+        writer.finish(
+            {
+                "rows": table.num_rows,
+                "status": dict(Counter(table.column("tag_status").to_pylist())),
+            }
+        )
+    return name
+
+
+def primary_tags(tag_lists: list[list[str]], counts: dict[str, int]) -> list[str | None]:
+    """Each conversation's most frequent tag in the pool (ties: by name); None without tags."""
+    return [min(tags, key=lambda t: (-counts.get(t, 0), t)) if tags else None for tags in tag_lists]
+
+
+def run_normalize(
+    store: Store,
+    tagger_name: str,
+    params: Any,
+    embed: Callable[[list[str]], np.ndarray] | None,
+    mapping_file: str | None = None,
+) -> TagResult:
+    """Phase 2: normalize the raw tags of the whole store (or apply an edited mapping) into ``tag.<tagger>``."""
+    import hashlib
+
+    from taggers.normalize import TagMapping, normalize_tags
+
+    started = time.perf_counter()
+    raw_name = sidecar_name(tagger_name) + RAW_SUFFIX
+    raw = store.read_sidecar(raw_name)
+    raw_lists = raw.column("tags_raw").to_pylist()
+    if mapping_file is not None:
+        mapping = TagMapping.load(mapping_file)
+        how = {"mapping_file": str(mapping_file)}
+    else:
+        mapping = normalize_tags(raw_lists, params, embed=embed)
+        how = {"normalize": asdict_safe(params)}
+    path = mapping_path(store, tagger_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mapping.save(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    tag_lists = mapping.apply(raw_lists)
+    counts: dict[str, int] = {}
+    for tags in tag_lists:
+        for t in tags:
+            counts[t] = counts.get(t, 0) + 1
+    primary = primary_tags(tag_lists, counts)
+    name = sidecar_name(tagger_name)
+    raw_manifest = store.manifest(f"sidecar.{raw_name}") or {}
+    run_params = {**how, "raw": raw_manifest.get("fingerprint"), "mapping_sha256": digest}
+    with store.lock():
+        writer = SidecarWriter(store, name, run_params, overwrite=True)
+        offset = 0
+        for index in range(store.num_shards):
+            rows = store.read_shard(index, columns=["id"]).num_rows
+            writer.write(
+                index,
+                pa.table(
+                    {
+                        "id": raw.column("id").slice(offset, rows),
+                        "tags": pa.array(tag_lists[offset : offset + rows], pa.list_(pa.string())),
+                        "tag_primary": pa.array(primary[offset : offset + rows], pa.string()),
+                    }
+                ),
+            )
+            offset += rows
+        variants: dict[str, list[str]] = {}
+        for raw_tag, canonical in mapping.canonical.items():
+            if canonical is not None and raw_tag != canonical:
+                variants.setdefault(canonical, []).append(raw_tag)
+        tag_table = sorted(
+            (
+                {"tag": t, "count": c, "terms": sorted(variants.get(t, []))[:10]}
+                for t, c in counts.items()
+            ),
+            key=lambda r: (-r["count"], r["tag"]),
+        )
+        wall = time.perf_counter() - started
+        writer.finish(
+            {
+                "rows": len(tag_lists),
+                "tags": len(counts),
+                "untagged": sum(1 for t in tag_lists if not t),
+            },
+            tag_table=tag_table,
+            mapping=str(path),
+            normalization=mapping.manifest(),
+            wall_seconds=round(wall, 3),
+        )
+    return TagResult(name, len(tag_lists), tag_table, wall)
+
+
+def asdict_safe(params: Any) -> dict[str, Any]:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(params) if is_dataclass(params) else dict(params)

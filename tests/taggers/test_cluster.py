@@ -120,7 +120,7 @@ def test_cli_tag_and_tags(store):
     runner = CliRunner()
     out = runner.invoke(cli, ["tag", str(store.root), "--clusters", "2"])
     assert out.exit_code == 0, out.output
-    assert "tag.cluster: 60 conversations in 2 tags" in out.output
+    assert "tag.cluster: 60 conversations, 2 tags" in out.output
     shown = runner.invoke(cli, ["tags", str(store.root), "--json", "--examples", "2"])
     table = json.loads(shown.output)
     assert table["sidecar"] == "tag.cluster" and len(table["tags"]) == 2

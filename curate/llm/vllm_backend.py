@@ -1,0 +1,186 @@
+"""Offline batch generation with vLLM (one CUDA machine): the fast path for big jobs.
+
+The model is resolved like every other (:mod:`scorers.hub`: a local directory
+or hub id, safetensors only, ``HF_HUB_OFFLINE`` respected) and vLLM loads that
+directory with ``load_format="safetensors"`` and ``trust_remote_code=False``.
+Prompts are rendered and tokenized here (:mod:`curate.llm.templates`, the same
+code as the transformers backend, so both feed the model the same ids; passing
+ids also avoids vLLM adding a second beginning-of-text token to a template that
+wrote one) and go to ``LLM.generate`` in one call: vLLM schedules the batches.
+
+Each request carries ``seed``, so a sampled reply does not depend on its batch.
+``json_schema`` becomes structured output where the installed vLLM has it:
+``StructuredOutputsParams(json=...)`` (newer) or ``GuidedDecodingParams(json=...)``
+(older), else plain generation (callers parse strictly anyway).
+
+vLLM is not a dependency of ``curate`` (``pip install vllm`` on a CUDA machine,
+or the ``gpu`` extra); without it :meth:`VLLMBackend.load` raises a clear error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from curate.errors import CurateError
+from curate.llm.base import (
+    FINISH_LENGTH,
+    FINISH_STOP,
+    Generation,
+    GenerationBackend,
+    GenerationParams,
+    Prompt,
+    truncate_at_stop,
+)
+
+DTYPES = {"auto": "auto", "bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16"}
+DTYPES |= {"float16": "float16", "fp32": "float32", "float32": "float32"}
+
+
+def structured_output_option(schema: dict | None) -> dict[str, Any]:
+    """``SamplingParams`` keyword for JSON output with this vLLM, or ``{}`` if it has none."""
+    if schema is None:
+        return {}
+    try:
+        from vllm.sampling_params import StructuredOutputsParams
+
+        return {"structured_outputs": StructuredOutputsParams(json=schema)}
+    except ImportError:
+        pass
+    try:
+        from vllm.sampling_params import GuidedDecodingParams
+
+        return {"guided_decoding": GuidedDecodingParams(json=schema)}
+    except ImportError:
+        return {}
+
+
+class VLLMBackend(GenerationBackend):
+    """``vllm.LLM`` on a local directory or hub id."""
+
+    name = "vllm"
+
+    def __init__(
+        self,
+        model: str,
+        revision: str | None = None,
+        dtype: str | None = "auto",
+        template: str | None = "auto",
+        seed: int = 0,
+        max_model_len: int | None = None,
+        gpu_memory_utilization: float = 0.9,
+        tensor_parallel_size: int = 1,
+    ):
+        self.model_ref = model
+        self.revision = revision
+        self.dtype_option = dtype or "auto"
+        self.template_option = template
+        self.seed = seed
+        self.max_model_len = max_model_len
+        self.gpu_memory_utilization = gpu_memory_utilization
+        self.tensor_parallel_size = tensor_parallel_size
+        self.llm: Any = None
+        self._identity: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"VLLMBackend(model={self.model_ref!r}, template={self.template_option!r})"
+
+    def load(self) -> None:
+        if self.llm is not None:
+            return
+        try:
+            import vllm
+        except ImportError:
+            raise CurateError(
+                "the vllm backend needs vLLM, which is not installed: pip install vllm on a CUDA "
+                "machine (or use the transformers or openai backend)"
+            ) from None
+        from curate.llm.templates import PromptRenderer
+        from scorers.hub import model_dir, weight_files
+
+        if self.dtype_option not in DTYPES:
+            raise CurateError(f"dtype {self.dtype_option!r}: choose auto, bf16, fp16 or fp32")
+        self.directory = model_dir(self.model_ref, self.revision)
+        weight_files(self.directory)  # refuses pickled weights
+        options: dict[str, Any] = {}
+        if self.max_model_len:
+            options["max_model_len"] = self.max_model_len
+        self.llm = vllm.LLM(
+            model=str(self.directory),
+            dtype=DTYPES[self.dtype_option],
+            seed=self.seed,
+            trust_remote_code=False,
+            load_format="safetensors",
+            gpu_memory_utilization=self.gpu_memory_utilization,
+            tensor_parallel_size=self.tensor_parallel_size,
+            **options,
+        )
+        self.version = vllm.__version__
+        self.renderer = PromptRenderer(
+            self.llm.get_tokenizer(), self.template_option, self.model_ref
+        )
+        config = getattr(self.llm.llm_engine, "model_config", None)
+        self.context = getattr(config, "max_model_len", None)
+
+    def identity(self) -> dict[str, Any]:
+        if self.llm is None:
+            raise CurateError("VLLMBackend.identity called before load()")
+        if self._identity is None:
+            from scorers.hub import model_identity
+
+            self._identity = {
+                "backend": self.name,
+                "template": self.renderer.template,
+                **model_identity(self.model_ref, Path(self.directory)),
+                "dtype": DTYPES[self.dtype_option],
+                "vllm": self.version,
+            }
+        return dict(self._identity)
+
+    def close(self) -> None:
+        self.llm = None
+        self._identity = None
+
+    def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Generation]:
+        if self.llm is None:
+            raise CurateError("VLLMBackend.generate called before load()")
+        from vllm import SamplingParams
+
+        sampling = SamplingParams(
+            n=1,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            max_tokens=params.max_new_tokens,
+            seed=params.seed,
+            stop=list(params.stop) or None,
+            **structured_output_option(params.json_schema),
+        )
+        encoded = self.renderer.encode(prompts)
+        results: list[Generation] = []
+        rows: list[int] = []
+        for row, ids in enumerate(encoded):
+            if isinstance(ids, str):
+                results.append(Generation.failed(ids))
+            elif self.context and len(ids) >= self.context:  # vLLM would fail the whole call
+                why = f"prompt has {len(ids)} tokens, the model's context is {self.context}"
+                results.append(Generation.failed(why, prompt_tokens=len(ids)))
+            else:
+                results.append(Generation(None, "not generated"))  # replaced below
+                rows.append(row)
+        if not rows:
+            return results
+        outputs = self.llm.generate(
+            [{"prompt_token_ids": encoded[row]} for row in rows], sampling, use_tqdm=False
+        )
+        for row, out in zip(rows, outputs):
+            completion = out.outputs[0]
+            text, stopped = truncate_at_stop(completion.text, params.stop)
+            reason = completion.finish_reason
+            results[row] = Generation(
+                text,
+                None,
+                len(out.prompt_token_ids or encoded[row]),
+                len(completion.token_ids),
+                FINISH_LENGTH if reason == "length" and not stopped else FINISH_STOP,
+            )
+        return results

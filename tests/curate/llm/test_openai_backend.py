@@ -1,0 +1,236 @@
+"""The OpenAI-compatible backend against a real HTTP server on 127.0.0.1 backed by the tiny model."""
+
+import logging
+import socket
+import time
+
+import pytest
+
+from curate.errors import CurateError
+from curate.llm import GenerationParams, resolve_backend
+from curate.llm.testing import SAMPLE_PROMPTS, Fault, serve_chat_completions
+
+KEY = "sk-curate-FAKE-7f3a9c1e5b"
+KEY_ENV = "CURATE_TEST_LLM_KEY"
+GREEDY = GenerationParams(max_new_tokens=12)
+
+
+@pytest.fixture
+def server(tiny_backend):
+    with serve_chat_completions(tiny_backend, model="tiny", api_key=KEY) as running:
+        yield running
+
+
+@pytest.fixture
+def client(server, monkeypatch):
+    """A loaded OpenAI backend for ``server``, with quick retries; options via ``client(**kw)``."""
+    monkeypatch.setenv(KEY_ENV, KEY)
+    opened = []
+
+    def make(**options):
+        options = {"api_base": server.api_base, "api_key_env": KEY_ENV, "backoff": 0.001} | options
+        backend = resolve_backend("openai", options.pop("model", "tiny"), **options)
+        backend.load()
+        opened.append(backend)
+        return backend
+
+    yield make
+    for backend in opened:
+        backend.close()
+
+
+def test_same_replies_as_the_local_backend(tiny_backend, server, client):
+    remote = client(max_concurrency=4)
+    for params in (GREEDY, GenerationParams(max_new_tokens=6, stop=("a",))):
+        direct = tiny_backend.generate(SAMPLE_PROMPTS, params)
+        served = remote.generate(SAMPLE_PROMPTS, params)
+        assert [g.text for g in served] == [g.text for g in direct]
+        assert [(g.prompt_tokens, g.completion_tokens, g.finish_reason) for g in served] == [
+            (g.prompt_tokens, g.completion_tokens, g.finish_reason) for g in direct
+        ]
+    body = server.requests[0]["body"]
+    assert body["model"] == "tiny" and body["max_tokens"] == 12 and body["temperature"] == 0.0
+    assert server.requests[-1]["body"]["stop"] == ["a"]
+    assert remote.identity() == {
+        "backend": "openai",
+        "model": "tiny",
+        "api_base": server.api_base,
+        "served_model": "tiny",
+    }
+
+
+def test_transient_429_and_500_are_retried(tiny_backend, server, client):
+    server.fail(Fault(status=429, retry_after=0), times=2)
+    server.fail(Fault(status=500), times=1)
+    remote = client(max_concurrency=1)
+    out = remote.generate(SAMPLE_PROMPTS[:2], GREEDY)
+    assert [g.text for g in out] == [
+        g.text for g in tiny_backend.generate(SAMPLE_PROMPTS[:2], GREEDY)
+    ]
+    assert len(server.requests) == 5  # 3 failures + 2 answers
+
+
+def test_retry_after_is_honoured(server, client):
+    server.fail(Fault(status=429, retry_after=0.3), times=1)
+    remote = client(backoff=30.0)  # backoff alone would wait 15-30 s
+    start = time.monotonic()
+    assert remote.generate(SAMPLE_PROMPTS[:1], GREEDY)[0].ok
+    assert 0.3 <= time.monotonic() - start < 5
+
+
+def test_persistent_500_is_recorded_per_prompt(server, client):
+    server.fail(Fault(status=500, message="engine dead"), times=None)
+    out = client(max_retries=2).generate(SAMPLE_PROMPTS[:3], GREEDY)
+    for gen in out:
+        assert gen.text is None and not gen.ok
+        assert gen.error.startswith("http 500") and "engine dead" in gen.error
+        assert "after 3 attempts" in gen.error
+    assert len(server.requests) == 9
+
+
+def test_timeouts_are_retried_then_recorded(server, client):
+    server.fail(Fault(sleep=5), times=None)
+    start = time.monotonic()
+    out = client(timeout=0.25, max_retries=1).generate(SAMPLE_PROMPTS[:2], GREEDY)
+    assert time.monotonic() - start < 3
+    for gen in out:
+        assert gen.text is None and gen.error == "timeout after 0.25 s (after 2 attempts)"
+    assert len(server.requests) == 4
+
+
+def test_a_slow_reply_then_success(tiny_backend, server, client):
+    server.fail(Fault(sleep=1), times=1)
+    out = client(timeout=0.25, max_concurrency=1).generate(SAMPLE_PROMPTS[:1], GREEDY)
+    assert out[0].text == tiny_backend.generate(SAMPLE_PROMPTS[:1], GREEDY)[0].text
+
+
+def test_dropped_connections(server, client):
+    remote = client(max_concurrency=1, max_retries=0)
+    assert remote.generate(SAMPLE_PROMPTS[:1], GREEDY)[0].ok
+    # a kept-alive connection the server dropped is reopened at once, not counted as a retry
+    server.fail(Fault(drop=True), times=1)
+    assert remote.generate(SAMPLE_PROMPTS[:1], GREEDY)[0].ok
+    # a fresh connection dropped is a connection error: retried, then recorded
+    server.fail(Fault(drop=True), times=2)
+    remote.close()
+    remote.load()
+    out = remote.generate(SAMPLE_PROMPTS[:1], GREEDY)
+    assert out[0].text is None and "connection error (RemoteDisconnected" in out[0].error
+    assert client(max_concurrency=1, max_retries=1).generate(SAMPLE_PROMPTS[:1], GREEDY)[0].ok
+
+
+def test_connection_refused_is_recorded(client):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = client(api_base=f"http://127.0.0.1:{port}/v1", max_retries=1).generate(
+        SAMPLE_PROMPTS[:1], GREEDY
+    )
+    assert out[0].text is None and out[0].error.startswith("connection error")
+
+
+def test_malformed_body_is_recorded_not_retried(server, client):
+    server.fail(Fault(body=b"<html>gateway</html>"), times=1)
+    server.fail(Fault(body=b'{"choices": []}'), times=1)
+    out = client(max_concurrency=1).generate(SAMPLE_PROMPTS[:3], GREEDY)
+    assert out[0].text is None and "malformed response body" in out[0].error
+    assert "gateway" in out[0].error
+    assert out[1].text is None and "malformed response body (IndexError" in out[1].error
+    assert out[2].ok
+    assert len(server.requests) == 3
+
+
+def test_other_4xx_is_recorded_at_once(server, client):
+    server.fail(Fault(status=400, message="prompt too long"), times=1)
+    out = client(max_concurrency=1).generate(SAMPLE_PROMPTS[:2], GREEDY)
+    assert (
+        out[0].error
+        == 'http 400: {"error": {"message": "prompt too long", "type": "error", "code": 400}}'
+    )
+    assert out[1].ok and len(server.requests) == 2
+
+
+def test_wrong_key_raises_at_once(server, client, monkeypatch):
+    remote = client(max_concurrency=2)
+    monkeypatch.setenv(KEY_ENV, "sk-wrong")
+    remote.close()
+    remote.load()  # the key is read at load time
+    with pytest.raises(CurateError, match=rf"refused the API key in \${KEY_ENV}.*http 401"):
+        remote.generate(SAMPLE_PROMPTS * 5, GREEDY)
+    assert len(server.requests) < len(SAMPLE_PROMPTS) * 5  # the rest were not sent
+    server.fail(Fault(status=403), times=None)
+    monkeypatch.setenv(KEY_ENV, KEY)
+    with pytest.raises(CurateError, match="http 403"):
+        client().generate(SAMPLE_PROMPTS[:1], GREEDY)
+
+
+def test_unset_key_sends_no_header_and_says_so(server, client, monkeypatch):
+    monkeypatch.delenv(KEY_ENV)
+    with pytest.raises(CurateError, match=f"{KEY_ENV} is not set"):
+        client().generate(SAMPLE_PROMPTS[:1], GREEDY)
+    assert "authorization" not in server.requests[-1]["headers"]
+
+
+def test_unknown_model_or_path_raises(server, client):
+    with pytest.raises(CurateError, match="model or path not found at api_base.*'nope'"):
+        client(model="nope").generate(SAMPLE_PROMPTS[:1], GREEDY)
+    with pytest.raises(CurateError, match="model or path not found.*ends in /v1"):
+        client(api_base=server.api_base + "/v2").generate(SAMPLE_PROMPTS[:1], GREEDY)
+
+
+def test_api_key_is_sent_but_never_shown(server, client, caplog, capsys):
+    caplog.set_level(logging.DEBUG)
+    remote = client(max_retries=1)
+    texts = [repr(remote), str(remote), str(remote.identity()), str(vars(remote))]
+    assert remote.generate(SAMPLE_PROMPTS[:1], GREEDY)[0].ok
+    assert server.requests[-1]["headers"]["authorization"] == f"Bearer {KEY}"
+    # a server that quotes the key back: it is redacted from the recorded error
+    server.fail(Fault(status=500, message=f"bad request with key {KEY}"), times=None)
+    failed = remote.generate(SAMPLE_PROMPTS[:2], GREEDY)
+    assert all("***" in g.error for g in failed)
+    texts += [g.error for g in failed] + [repr(g) for g in failed]
+    server.heal()
+    server.api_key = "something-else"  # now 401
+    with pytest.raises(CurateError) as refused:
+        remote.generate(SAMPLE_PROMPTS[:1], GREEDY)
+    texts += [str(refused.value), repr(refused.value), str(refused.value.__context__)]
+    out = capsys.readouterr()
+    texts += [caplog.text, out.out, out.err, repr(remote), str(remote.identity())]
+    assert caplog.text  # the retries were logged
+    for text in texts:
+        assert KEY not in text
+        assert KEY[-6:] not in text
+
+
+def test_concurrency_limit(server, client):
+    server.delay = 0.05
+    out = client(max_concurrency=3).generate(SAMPLE_PROMPTS * 2, GREEDY)
+    assert all(g.ok for g in out)
+    assert server.max_in_flight == 3
+
+
+def test_json_schema_as_response_format(server, client):
+    schema = {"type": "object", "properties": {"tags": {"type": "array"}}}
+    params = GenerationParams(max_new_tokens=4, json_schema=schema)
+    assert client().generate(SAMPLE_PROMPTS[:1], params)[0].ok
+    sent = server.requests[-1]["body"]["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["schema"] == schema
+
+
+def test_response_format_refused_then_dropped(server, client):
+    server.response_format = False
+    remote = client(max_concurrency=1)
+    params = GenerationParams(max_new_tokens=4, json_schema={"type": "object"})
+    assert all(g.ok for g in remote.generate(SAMPLE_PROMPTS[:2], params))
+    assert all(g.ok for g in remote.generate(SAMPLE_PROMPTS[:1], params))
+    carried = ["response_format" in r["body"] for r in server.requests]
+    assert carried == [True, False, False, False]
+
+
+def test_load_checks_options(monkeypatch):
+    with pytest.raises(CurateError, match="needs api_base"):
+        resolve_backend("openai", "m").load()
+    with pytest.raises(CurateError, match="not an http"):
+        resolve_backend("openai", "m", api_base="127.0.0.1:8000/v1").load()
+    with pytest.raises(CurateError, match="before load"):
+        resolve_backend("openai", "m", api_base="http://h/v1").generate([], GREEDY)
