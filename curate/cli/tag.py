@@ -243,14 +243,17 @@ def tags(store, tagger, top, examples, as_json):
     table_rows = manifest["tag_table"]
     total = sum(r["count"] for r in table_rows) or 1
     if examples:
-        data = st.read(columns=["messages"], sidecars=[name]).select(
-            ["messages", "tag_primary", "tag_similarity"]
-        )
-        best: dict[str, list[tuple[float, str]]] = {}
-        primary = data.column("tag_primary").to_pylist()
-        similarity = data.column("tag_similarity").to_pylist()
         wanted = {r["tag"] for r in table_rows[:top]}
-        for i, (t, s) in enumerate(zip(primary, similarity)):
+        data = st.read(columns=["messages"], sidecars=[name])
+        primary = data.column("tag_primary").to_pylist()
+        # the cluster tagger knows who is closest to a cluster's centre; else: store order
+        closeness = (
+            data.column("tag_similarity").to_pylist()
+            if "tag_similarity" in data.column_names
+            else [0.0] * data.num_rows
+        )
+        best: dict[str, list[tuple[float, int]]] = {}
+        for i, (t, s) in enumerate(zip(primary, closeness)):
             if t in wanted:
                 best.setdefault(t, []).append((-(s or 0), i))
         messages = data.column("messages")
@@ -269,7 +272,7 @@ def tags(store, tagger, top, examples, as_json):
     out.add_column("share", justify="right")
     out.add_column("made of")
     if examples:
-        out.add_column("closest to its centre")
+        out.add_column("examples")
     for r in table_rows[:top]:
         row = [
             r["tag"],

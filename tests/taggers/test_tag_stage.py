@@ -212,6 +212,10 @@ def test_normalization_mapping_and_hand_edits(store, monkeypatch):
     assert out.exit_code == 0, out.output
     assert backend.calls == calls  # no LLM call
     retagged = store.read(columns=["id"], sidecars=["tag.instag"]).column("tags").to_pylist()
+    shown = CliRunner().invoke(cli, ["tags", str(store.root), "--tagger", "instag", "--json"])
+    assert shown.exit_code == 0, shown.output
+    rows = {r["tag"]: r for r in __import__("json").loads(shown.output)["tags"]}
+    assert "Baking" in rows["baking"]["terms"] and rows["arithmetic"]["examples"]
     assert any("arithmetic" in ts for ts in retagged)
     assert not any("math calculation" in ts for ts in retagged)
 
