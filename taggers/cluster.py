@@ -399,8 +399,8 @@ def name_clusters(
         start, end = per_cluster.indptr[c], per_cluster.indptr[c + 1]
         idx, tf = per_cluster.indices[start:end], per_cluster.data[start:end]
         score = tf / max(words[c], 1) * idf[idx]
-        order = np.lexsort((vocabulary[idx], -score))[:top]  # best first, ties by term
-        best = [str(vocabulary[idx[i]]) for i in order]
+        order = np.lexsort((vocabulary[idx], -score))[: top * 4]  # best first, ties by term
+        best = pick_terms([str(vocabulary[idx[i]]) for i in order], top)
         tops.append(best)
         names.append(" / ".join(best) if best else f"cluster {c}")
     seen: dict[str, int] = {}
@@ -410,6 +410,26 @@ def name_clusters(
         f"{n} #{c}" if seen[n] > 1 or n.startswith("cluster ") else n for c, n in enumerate(names)
     ]
     return names, tops
+
+
+def pick_terms(candidates: Sequence[str], top: int) -> list[str]:
+    """The first ``top`` terms, skipping Chinese bigrams that overlap one already taken.
+
+    Bigrams slide over words: 气候变化 gives 气候, 候变, 变化; once 气候 is in a
+    name, 候变 adds nothing but noise.
+    """
+    taken: list[str] = []
+    chars: set[str] = set()
+    for term in candidates:
+        han = HAN_RUN.fullmatch(term) is not None
+        if han and chars & set(term):
+            continue
+        taken.append(term)
+        if han:
+            chars |= set(term)
+        if len(taken) == top:
+            break
+    return taken
 
 
 def user_text(messages: Sequence[dict[str, Any]], limit: int = 1000) -> str:

@@ -145,3 +145,9 @@ def test_mixed_language_questions_cluster_by_intent(shared_data):
     assert nmi(categories, labels) > 0.4
     together = np.mean([labels[i] == labels[80 + i] for i in range(80)])
     assert together > 0.8  # the English and Russian versions of a question share a cluster
+
+
+def test_overlapping_chinese_bigrams_are_not_repeated_in_a_name():
+    from taggers.cluster import pick_terms
+
+    assert pick_terms(["气候", "候变", "变化", "climate", "全球"], 3) == ["气候", "变化", "climate"]
