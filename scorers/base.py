@@ -32,6 +32,8 @@ class Scorer:
 
     #: short name: the store sidecar is ``score.<key>`` and columns start with ``<key>_``
     key: str = ""
+    #: base-table columns the scorer reads; more than ``messages``: prepare() gets a Table
+    input_columns: tuple[str, ...] = ("messages",)
 
     def load(self) -> None:
         """Load heavy resources (weights, tokenizer); called once before scoring."""

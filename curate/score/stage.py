@@ -54,7 +54,13 @@ def run_score(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Progress | None = None,
 ) -> ScoreResult:
-    """Score every row of ``store`` with a loaded-on-demand ``scorer`` (:class:`scorers.base.Scorer`)."""
+    """Score every row of ``store`` with a loaded-on-demand ``scorer`` (:class:`scorers.base.Scorer`).
+
+    The scorer's ``prepare`` gets a list of conversations, or, when its
+    ``input_columns`` name more than ``messages``, a :class:`pyarrow.Table` of those
+    base columns. Its output needs ``<prefix>_score`` and ``<prefix>_status``;
+    ``<prefix>_tokens`` is summed when present.
+    """
     store.require_base()
     started = time.perf_counter()
     scorer.load()
@@ -79,15 +85,22 @@ def run_score(
         status_column, tokens_column, score_column = f"{p}_status", f"{p}_tokens", f"{p}_score"
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="curate-prepare") as pool:
             for index in writer.pending():
-                shard = store.read_shard(index, columns=["id", "messages"])
+                inputs = list(getattr(scorer, "input_columns", ("messages",)))
+                shard = store.read_shard(index, columns=["id", *inputs])
                 done = writer.done_parts(index)
                 if progress is not None and done:
                     progress(sum(t.num_rows for t in done.values()), 0)
                 todo = [s for s in range(0, shard.num_rows, chunk_rows) if s not in done]
-                messages = shard.column("messages")
+                # a scorer gets its conversations, or a table when it reads more columns
+                source = (
+                    shard.column("messages") if inputs == ["messages"] else shard.select(inputs)
+                )
 
-                def prepare(start: int, messages: pa.ChunkedArray = messages) -> Any:
-                    return scorer.prepare(messages.slice(start, chunk_rows).to_pylist())
+                def prepare(start: int, source: Any = source) -> Any:
+                    chunk = source.slice(start, chunk_rows)
+                    return scorer.prepare(
+                        chunk.to_pylist() if isinstance(chunk, pa.ChunkedArray) else chunk
+                    )
 
                 ahead = pool.submit(prepare, todo[0]) if todo else None
                 for i, start in enumerate(todo):
@@ -103,9 +116,14 @@ def run_score(
                     else pa.table({"id": shard.column("id"), **_empty(scorer)})
                 )
                 writer.write(index, table)
-        table = store.read_sidecar(name).select([score_column, status_column, tokens_column])
+        sidecar = store.read_sidecar(name)
+        table = sidecar.select([score_column, status_column])
         statuses = Counter(table.column(status_column).to_pylist())
-        tokens = int(pc.sum(table.column(tokens_column)).as_py() or 0)
+        tokens = (
+            int(pc.sum(sidecar.column(tokens_column)).as_py() or 0)
+            if tokens_column in sidecar.column_names
+            else 0
+        )
         wall = time.perf_counter() - started
         counts = {
             "rows": table.num_rows,
