@@ -46,6 +46,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "dedup",
         "Group near-duplicates (FAISS) and mark the best member to keep.",
     ),
+    "run": (
+        "curate.cli.run",
+        "run",
+        "Run every stage from one YAML config (skips what is done, resumes the rest).",
+    ),
     "info": (
         "curate.cli.info",
         "info",

@@ -1,0 +1,30 @@
+"""``curate run``: every stage from one config file."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Print the commands that would run, and stop.")
+def run(config, dry_run):
+    """Run ingest, embed, tag, score, dedup and select as CONFIG (YAML) says.
+
+    Each stage is the command a user would type: skipped when done with the same
+    parameters, resumed where a killed run stopped. See curate/run.py for the
+    config format; configs/ has examples.
+    """
+    from pathlib import Path
+
+    from curate.cli import cli
+    from curate.progress import report_console
+    from curate.run import load_config, plan
+
+    config_path = Path(config)
+    commands = plan(load_config(config_path), base=config_path.resolve().parent)
+    console = report_console()
+    for argv in commands:
+        console.print(f"[bold cyan]$ curate {' '.join(argv)}[/]")
+        if not dry_run:
+            cli.main(args=argv, prog_name="curate", standalone_mode=False)
