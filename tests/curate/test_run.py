@@ -1,0 +1,105 @@
+"""``curate run``: the plan from a config, a whole run, a rerun that skips, and resume after a kill."""
+
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from curate.cli import cli
+from curate.errors import InputError
+from curate.run import load_config, option_args, plan
+from tests.conftest import parquet_digests
+
+
+def test_option_args():
+    assert option_args(
+        {"per_tag": 50, "quiet": True, "skip": False, "weights": {"a": 1, "b": 0.5}}
+    ) == [
+        "--per-tag",
+        "50",
+        "--quiet",
+        "--weights",
+        "a=1,b=0.5",
+    ]
+    assert option_args({"exclude-flag": ["x", "y"]}) == [
+        "--exclude-flag",
+        "x",
+        "--exclude-flag",
+        "y",
+    ]
+
+
+def test_plan_orders_stages_and_resolves_paths(tmp_path):
+    config = {
+        "store": "s",
+        "select": {"per-tag": 5, "output": "out"},
+        "score": [{"model": "heuristics"}, {"model": "ArmoRM", "device": "cuda"}],
+        "ingest": {"inputs": ["a.jsonl", "b"]},
+        "embed": {},
+        "tag": False,
+    }
+    commands = plan(config, base=tmp_path)
+    assert [c[0] for c in commands] == ["ingest", "embed", "score", "score", "select"]
+    store = str((tmp_path / "s").resolve())
+    assert commands[0] == [
+        "ingest",
+        str(tmp_path / "a.jsonl"),
+        str(tmp_path / "b"),
+        "--store",
+        store,
+    ]
+    assert commands[3] == ["score", store, "--model", "ArmoRM", "--device", "cuda"]
+    assert commands[4] == ["select", store, "--per-tag", "5", "--output", str(tmp_path / "out")]
+
+
+def test_bad_configs_are_user_errors(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("ingest: {}\n")
+    with pytest.raises(InputError, match="store"):
+        load_config(path)
+    path.write_text("store: s\ntrain: {}\n")
+    with pytest.raises(InputError, match="unknown entries"):
+        load_config(path)
+    with pytest.raises(InputError, match="inputs"):
+        plan({"store": "s", "ingest": {}})
+
+
+CONFIG = """\
+store: store
+ingest:
+  inputs: [{data}/rulm_ru/ru_turbo_alpaca_gen100.jsonl, {data}/llamafactory_demo/alpaca_zh_demo.json]
+  workers: 0
+embed: {{}}
+tag: {{clusters: 6}}
+dedup: {{}}
+"""
+
+
+def test_run_skips_what_is_done_and_resumes_after_a_kill(shared_data, tmp_path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "run.yaml").write_text(CONFIG.format(data=shared_data))
+    runner = CliRunner()
+    first = runner.invoke(cli, ["run", str(tmp_path / "a" / "run.yaml")])
+    assert first.exit_code == 0, first.output
+    assert "$ curate dedup" in first.output
+    again = runner.invoke(cli, ["run", str(tmp_path / "a" / "run.yaml")])
+    assert again.exit_code == 0 and again.output.count("nothing to do") >= 3
+
+    shutil.copytree(tmp_path / "a", tmp_path / "b", ignore=shutil.ignore_patterns("store"))
+    import curate.tag.stage as tag_stage
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tag_stage, "run_cluster_tag", killed)
+    killed_run = runner.invoke(cli, ["run", str(tmp_path / "b" / "run.yaml")])
+    assert killed_run.exit_code != 0  # interrupted in the tag stage
+    assert not (tmp_path / "b" / "store" / "sidecars" / "dedup").exists()
+    monkeypatch.undo()
+    resumed = runner.invoke(cli, ["run", str(tmp_path / "b" / "run.yaml")])
+    assert resumed.exit_code == 0, resumed.output
+
+    def tables(root):
+        return {k: v for k, v in parquet_digests(root).items() if k.startswith("sidecars")}
+
+    assert tables(tmp_path / "a" / "store") == tables(tmp_path / "b" / "store")
