@@ -46,6 +46,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "dedup",
         "Group near-duplicates (FAISS) and mark the best member to keep.",
     ),
+    "select": (
+        "curate.cli.select",
+        "select_cmd",
+        "Select the best, most diverse conversations per tag, with a report.",
+    ),
     "run": (
         "curate.cli.run",
         "run",

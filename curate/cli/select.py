@@ -1,0 +1,179 @@
+"""``curate select``: the best, most diverse conversations per tag, with the reasons."""
+
+from __future__ import annotations
+
+import click
+
+from curate.cli.options import config_option, overwrite_option, parse_pairs, quiet_option
+
+
+@click.command("select")
+@click.argument("store", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--output", "-o", required=True, type=click.Path(file_okay=False), help="Output folder."
+)
+@click.option(
+    "--per-tag",
+    type=click.IntRange(min=0),
+    default=500,
+    show_default=True,
+    help="Quota per tag (a conversation counts toward each of its tags).",
+)
+@click.option(
+    "--total",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Cap on the number of conversations, shared fairly across tags.",
+)
+@click.option("--no-per-tag", is_flag=True, help="No per-tag quota (use --total alone).")
+@click.option(
+    "--tagger",
+    default=None,
+    help="Whose tags are the buckets [default: the only/first tag sidecar].",
+)
+@click.option(
+    "--weights",
+    multiple=True,
+    metavar="NAME=W",
+    help="Weights of the standardized scores, e.g. armorm=1,heuristics=0.25.",
+)
+@click.option(
+    "--missing-score",
+    type=click.Choice(["others", "exclude"]),
+    default="others",
+    show_default=True,
+    help="A row whose score failed: ranked by the other scores, or left out.",
+)
+@click.option(
+    "--min-score", type=float, default=None, help="Minimum combined (standardized) score."
+)
+@click.option(
+    "--min-turns",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Leave out conversations with fewer user turns.",
+)
+@click.option(
+    "--complexity-first",
+    is_flag=True,
+    help="InsTag's diverse sampling: more tags first, each adding a tag not yet covered.",
+)
+@click.option(
+    "--tau",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Deita's representation filter: skip a conversation more similar than this (cosine) to one already selected.",
+)
+@click.option(
+    "--embeddings",
+    default=None,
+    help="Embedding sidecar for --tau [default: the default embedder's].",
+)
+@click.option(
+    "--lang",
+    "lang_shares",
+    multiple=True,
+    metavar="LANG=SHARE",
+    help="Language shares of --total, e.g. zh-Hant=0.4,ru=0.2.",
+)
+@click.option("--include-duplicates", is_flag=True, help="Let rows that dedup dropped compete too.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["messages", "sharegpt"]),
+    default="messages",
+    show_default=True,
+    help="subset.jsonl layout.",
+)
+@click.option(
+    "--hf", is_flag=True, help="Also write a Hugging Face datasets folder (needs `datasets`)."
+)
+@overwrite_option
+@quiet_option
+@config_option
+def select_cmd(
+    store,
+    output,
+    per_tag,
+    total,
+    no_per_tag,
+    tagger,
+    weights,
+    missing_score,
+    min_score,
+    min_turns,
+    complexity_first,
+    tau,
+    embeddings,
+    lang_shares,
+    include_duplicates,
+    fmt,
+    hf,
+    overwrite,
+    quiet,
+):
+    """Select the best, most diverse conversations of STORE per tag into OUTPUT.
+
+    Writes subset.jsonl, subset.parquet (with bucket, rank, combined score and
+    reason per row) and report.json. Rows dropped by dedup never enter; scores are
+    standardized within each tag and combined by --weights.
+    """
+    from rich.table import Table
+
+    from curate.errors import CurateError
+    from curate.progress import report_console
+    from curate.select.stage import SelectOptions, run_select
+    from curate.store import Store
+
+    try:
+        weight_map = {k: float(v) for k, v in parse_pairs(weights, "--weights").items()}
+        shares = {k: float(v) for k, v in parse_pairs(lang_shares, "--lang").items()}
+    except ValueError as exc:
+        raise CurateError(f"--weights and --lang take numbers: {exc}") from None
+    options = SelectOptions(
+        per_tag=None if no_per_tag else per_tag,
+        total=total,
+        tagger=tagger,
+        weights=weight_map,
+        missing=missing_score,
+        min_score=min_score,
+        min_turns=min_turns,
+        complexity_first=complexity_first,
+        tau=tau,
+        embeddings=embeddings,
+        lang_shares=shares,
+        include_duplicates=include_duplicates,
+        format=fmt,
+        hf=hf,
+    )
+    result = run_select(Store.open(store), options, output, overwrite=overwrite)
+    if quiet:
+        return
+    report = result.report
+    console = report_console()
+    table = Table(
+        title=f"selection from {report['rows']:,} conversations: {report['selected']:,} selected ({report['stop']})"
+    )
+    for column in ("tag", "pool", "selected", "similar", "score pool p50", "score selected p50"):
+        table.add_column(column, justify="left" if column == "tag" else "right")
+    for row in report["per_tag"][:20]:
+        pool, sel = row["combined_score_pool"], row["combined_score_selected"]
+        table.add_row(
+            row["tag"][:50],
+            f"{row['pool']:,}",
+            f"{row['selected']:,}",
+            f"{row['similar_to_selected']:,}",
+            "-" if pool["p50"] is None else f"{pool['p50']:+.2f}",
+            "-" if sel["p50"] is None else f"{sel['p50']:+.2f}",
+        )
+    console.print(table)
+    excluded = ", ".join(f"{k} {v:,}" for k, v in report["excluded"].items() if v)
+    langs = ", ".join(
+        f"{k} {v:,}"
+        for k, v in sorted(report["languages"]["selected"].items(), key=lambda kv: -kv[1])
+    )
+    console.print(
+        f"tags: {report['tags']['with_selection']:,} of {report['tags']['total']:,} covered; "
+        f"excluded: {excluded or 'none'}; languages: {langs}; weights: {report['weights']}; dedup {report['dedup']}"
+    )
+    console.print(f"wrote {result.output}/subset.jsonl, subset.parquet, report.json")

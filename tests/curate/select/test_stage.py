@@ -1,0 +1,167 @@
+"""``curate select`` on a store: eligibility, quotas, scores, outputs, report, determinism."""
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from curate.cli import cli
+from curate.dedup.stage import DedupOptions, run_dedup
+from curate.errors import CurateError
+from curate.ingest.pipeline import IngestOptions, Ingestor
+from curate.select.stage import SelectOptions, run_select
+from curate.store import SidecarWriter, Store
+from curate.tag.stage import run_cluster_tag
+from taggers.cluster import ClusterParams
+from tests.conftest import write_jsonl
+
+TOPICS = {
+    "bread": ["How do I bake sourdough bread", "Как испечь хлеб на закваске", "如何在家烤面包"],
+    "python": [
+        "How do I sort a list in Python",
+        "Как отсортировать список в Python",
+        "如何用 Python 排序列表",
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("select")
+    records = []
+    for i in range(8):
+        for questions in TOPICS.values():
+            for q in questions:
+                answer = "Step one, then step two. " * (1 + i % 4)
+                records.append(
+                    {
+                        "messages": [
+                            {"role": "user", "content": f"{q}? ({i})"},
+                            {"role": "assistant", "content": answer},
+                        ]
+                    }
+                )
+    records.append(
+        dict(
+            records[0],
+            messages=[
+                records[0]["messages"][0],
+                {"role": "assistant", "content": "Step one, then step two!"},
+            ],
+        )
+    )
+    write_jsonl(root / "in.jsonl", records)
+    Ingestor(
+        [str(root / "in.jsonl")], root / "store", IngestOptions(shard_size=20), workers=0
+    ).run()
+    st = Store.open(root / "store")
+    run_cluster_tag(st, ClusterParams(clusters=2))
+    # a score: longer answers better, one failed score (null)
+    writer = SidecarWriter(st, "score.fake", params={"v": 1})
+    for index in writer.pending():
+        shard = st.read_shard(index, columns=["id", "n_chars"])
+        values = shard.column("n_chars").to_numpy().astype(np.float64)
+        mask = np.zeros(len(values), bool)
+        if index == 0:
+            mask[0] = True
+        writer.write(
+            index,
+            pa.table(
+                {
+                    "id": shard.column("id"),
+                    "fake_score": pa.array(values, mask=mask),
+                    "fake_status": pa.array(["ok"] * len(values)),
+                }
+            ),
+        )
+    writer.finish()
+    run_dedup(st, DedupOptions(threshold=0.98, cross_lingual_threshold=0.98))
+    return st
+
+
+def test_selects_per_tag_with_reasons_and_a_report(store, tmp_path):
+    result = run_select(store, SelectOptions(per_tag=5), tmp_path / "out")
+    report = result.report
+    assert result.selected == 10 and report["stop"] == "quotas"
+    assert report["excluded"]["dedup"] >= 1  # the near-copy of row 0
+    assert {t["tag"] for t in report["per_tag"]} == {
+        r["tag"] for r in store.manifest("sidecar.tag.cluster")["tag_table"]
+    }
+    subset = pq.read_table(tmp_path / "out" / "subset.parquet")
+    assert subset.num_rows == 10 and set(subset.column_names) >= {
+        "id",
+        "messages",
+        "bucket",
+        "rank",
+        "combined_score",
+        "reason",
+        "fake_score",
+    }
+    dedup = store.read(columns=["id"], sidecars=["dedup"])
+    dropped = {
+        i
+        for i, keep in zip(dedup.column("id").to_pylist(), dedup.column("dup_keep").to_pylist())
+        if not keep
+    }
+    assert not dropped & set(subset.column("id").to_pylist())
+    for bucket in set(subset.column("bucket").to_pylist()):
+        rows = [r for r in subset.to_pylist() if r["bucket"] == bucket]
+        assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+        scores = [r["combined_score"] for r in rows]
+        assert scores == sorted(scores, reverse=True)  # best first within a tag
+    lines = (tmp_path / "out" / "subset.jsonl").read_text().splitlines()
+    assert len(lines) == 10 and set(json.loads(lines[0])) == {"id", "messages"}
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["selected"] == 10
+
+
+def test_failed_scores_others_or_exclude(store, tmp_path):
+    others = run_select(store, SelectOptions(per_tag=None), tmp_path / "a").report
+    exclude = run_select(
+        store, SelectOptions(per_tag=None, missing="exclude"), tmp_path / "b"
+    ).report
+    assert others["excluded"]["no_score"] == 1 and others["selected"] == exclude["selected"]
+    # with a single score, a row whose score failed has nothing to be ranked by either way
+
+
+def test_same_inputs_same_files_and_sharegpt(store, tmp_path):
+    run_select(store, SelectOptions(per_tag=4, format="sharegpt"), tmp_path / "a")
+    run_select(store, SelectOptions(per_tag=4, format="sharegpt"), tmp_path / "b")
+    assert (tmp_path / "a" / "subset.jsonl").read_bytes() == (
+        tmp_path / "b" / "subset.jsonl"
+    ).read_bytes()
+    assert "conversations" in json.loads(
+        (tmp_path / "a" / "subset.jsonl").read_text().splitlines()[0]
+    )
+
+
+def test_total_cap_tau_filter_and_errors(store, tmp_path):
+    capped = run_select(store, SelectOptions(per_tag=None, total=7), tmp_path / "cap")
+    assert capped.selected == 7 and capped.report["stop"] == "total"
+    loose = run_select(store, SelectOptions(per_tag=None), tmp_path / "loose").selected
+    strict = run_select(store, SelectOptions(per_tag=None, tau=0.8), tmp_path / "tau")
+    assert strict.selected < loose and strict.report["excluded"]["similar_to_selected"] > 0
+    with pytest.raises(CurateError, match="not empty"):
+        run_select(store, SelectOptions(), tmp_path / "cap")
+    with pytest.raises(CurateError, match="--weights names"):
+        run_select(store, SelectOptions(weights={"armorm": 1.0}), tmp_path / "w")
+
+
+def test_cli(store, tmp_path):
+    out = CliRunner().invoke(
+        cli,
+        [
+            "select",
+            str(store.root),
+            "-o",
+            str(tmp_path / "o"),
+            "--per-tag",
+            "3",
+            "--weights",
+            "fake=1",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    assert "6 selected" in out.output and "subset.jsonl" in out.output
