@@ -5,6 +5,8 @@ Imports nothing heavy: the scorer's module is imported when it is resolved.
 * ``armorm``: RLHFlow/ArmoRM-Llama3-8B-v0.1, native (sidecar ``score.armorm``)
 * ``skywork-reward``: Skywork/Skywork-Reward-Llama-3.1-8B-v0.2 (``score.skywork-reward``)
 * ``skywork-reward-v2``: Skywork/Skywork-Reward-V2-Llama-3.1-8B (``score.skywork-reward-v2``)
+* ``heuristics``: cheap weak signals, no model (:mod:`scorers.heuristics`, ``score.heuristics``);
+  the reward-model options (device, dtype, max_length ...) do not apply and are ignored
 
 A path or hub id is scored natively as ArmoRM when its ``config.json`` names
 ArmoRM's architecture, else as a generic single-output reward model; its sidecar
@@ -24,6 +26,11 @@ PRESETS: dict[str, tuple[str, str]] = {
     "skywork-reward": ("reward", "Skywork/Skywork-Reward-Llama-3.1-8B-v0.2"),
     "skywork-reward-v2": ("reward", "Skywork/Skywork-Reward-V2-Llama-3.1-8B"),
 }
+
+
+BUILTIN = ("heuristics",)  # scorers without a model
+# reward-model options that a scorer without a model accepts and ignores
+MODEL_OPTIONS = ("device", "dtype", "max_length", "token_budget", "max_batch_size", "revision")
 
 
 def model_key(ref: str) -> str:
@@ -46,6 +53,13 @@ def _is_armorm(ref: str) -> bool:
 
 def resolve(name: str, key: str | None = None, **options: Any):
     """A scorer for a preset name or a model path / hub id; ``options`` go to its constructor."""
+    if name.lower() in BUILTIN:
+        from scorers.heuristics import HeuristicScorer
+
+        unknown = sorted(set(options) - set(MODEL_OPTIONS))
+        if unknown:
+            raise TypeError(f"heuristics scorer: unexpected options {', '.join(unknown)}")
+        return HeuristicScorer(key=key or "heuristics")
     preset = PRESETS.get(name.lower())
     if preset is not None:
         kind, ref = preset
@@ -54,8 +68,8 @@ def resolve(name: str, key: str | None = None, **options: Any):
         ref = name
         if not Path(ref).expanduser().exists() and ref.count("/") != 1:
             raise CurateError(
-                f"unknown scorer {name!r}: use a preset ({', '.join(PRESETS)}), a local model "
-                "directory, or a hub id (owner/name)"
+                f"unknown scorer {name!r}: use a preset ({', '.join([*PRESETS, *BUILTIN])}), "
+                "a local model directory, or a hub id (owner/name)"
             )
         kind = "armorm" if _is_armorm(ref) else "reward"
         key = key or model_key(ref)
