@@ -13,7 +13,7 @@ from curate.cli.options import config_option, overwrite_option, quiet_option
     "--model",
     "model",
     required=True,
-    help="Preset (ArmoRM, skywork-reward, skywork-reward-v2), a local model directory, or a hub id.",
+    help="Preset (ArmoRM, skywork-reward, skywork-reward-v2, heuristics), a local model directory, or a hub id.",
 )
 @click.option(
     "--name",
@@ -121,12 +121,14 @@ def score(
         )
     wall = result.wall_seconds or 0
     statuses = ", ".join(f"{k} {v:,}" for k, v in result.statuses.items())
+    rates = []
+    if wall:
+        rates.append(f"{result.rows / wall:,.1f} conversations/s")
+        if result.tokens:
+            rates.append(f"{result.tokens / wall:,.0f} tokens/s")
     console.print(
         f"[bold]{result.name}[/]: {result.rows:,} conversations ({statuses}); "
-        f"{result.tokens:,} tokens; {wall:.1f} s"
-        + (
-            f" ({result.rows / wall:,.1f} conversations/s, {result.tokens / wall:,.0f} tokens/s)"
-            if wall
-            else ""
-        )
+        + (f"{result.tokens:,} tokens; " if result.tokens else "")
+        + f"{wall:.1f} s"
+        + (f" ({', '.join(rates)})" if rates else "")
     )
