@@ -103,3 +103,26 @@ def test_run_skips_what_is_done_and_resumes_after_a_kill(shared_data, tmp_path, 
         return {k: v for k, v in parquet_digests(root).items() if k.startswith("sidecars")}
 
     assert tables(tmp_path / "a" / "store") == tables(tmp_path / "b" / "store")
+
+
+def test_example_configs_plan(tmp_path):
+    from tests.conftest import REPO
+
+    for name in ("shared-cpu.yaml", "gpu.yaml"):
+        path = REPO / "configs" / name
+        commands = plan(load_config(path), base=path.parent)
+        assert [c[0] for c in commands] == [
+            "ingest",
+            "embed",
+            "tag",
+            "score",
+            *(["score"] if name == "gpu.yaml" else []),
+            "dedup",
+            "select",
+        ]
+    gpu = plan(load_config(REPO / "configs" / "gpu.yaml"), base=REPO / "configs")
+    select = gpu[-1]
+    assert "--lang" in select and "zh-Hant=0.4,zh-Hans=0.2,ru=0.2,en=0.2" in select
+    from curate.embed.embedders import resolve
+
+    assert f"embed.{resolve('intfloat/multilingual-e5-large').key}.conversation" in select
