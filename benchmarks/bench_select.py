@@ -111,7 +111,14 @@ def child(args: argparse.Namespace) -> dict:
         pool["quality"], pool["member_row"], pool["member_bucket"], n_buckets, missing="others"
     )
     score_s = time.perf_counter() - start
-    start = time.perf_counter()
+    start = last = time.perf_counter()
+
+    def progress(selected: int) -> None:
+        nonlocal last
+        if time.perf_counter() - last > 30:
+            last = time.perf_counter()
+            print(f"  {last - start:.0f} s: {selected:,} selected", file=sys.stderr, flush=True)
+
     sel = select(
         pool["member_row"],
         pool["member_bucket"],
@@ -123,6 +130,7 @@ def child(args: argparse.Namespace) -> dict:
         per_bucket=args.per_bucket,
         tau=tau,
         complexity_first=args.complexity_first,
+        progress=progress,
     )
     select_s = time.perf_counter() - start
     peak = memory.stop()
@@ -163,7 +171,7 @@ def main() -> None:
     for run in args.runs.split(","):
         cmd = [sys.executable, __file__, "--child", run, *sys.argv[1:]]
         start = time.perf_counter()
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
         result = json.loads(out.strip().splitlines()[-1])
         result["wall_s"] = round(time.perf_counter() - start, 1)
         results.append(result)

@@ -28,7 +28,7 @@ filter (a row too similar to one already selected is set aside). The exact rules
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -47,6 +47,7 @@ _SMALL_SEARCH = 50_000_000  # multiply-adds under which an index search uses one
 _BOUND_MIN_DIM = 48  # vectors with fewer dimensions are searched without the bound
 _BOUND_SAMPLE = 20_000  # rows (evenly spaced) that choose the bound's principal directions
 _BOUND_MARGIN = 1e-3  # a bound must be this far under tau (float32 rounding is ~1e-5)
+_BOUND_TRIAL = 4096  # rows searched before judging whether the bound pays
 
 
 # -- scores -------------------------------------------------------------------------------
@@ -206,6 +207,7 @@ def select(
     complexity_first: bool = False,
     tau: float | None = None,
     lang_shares: Mapping[str, float] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Selection:
     """Choose rows, bucket by bucket; ``score`` is (M,), e.g. :func:`membership_scores`.
 
@@ -243,6 +245,8 @@ def select(
 
     A row set aside stays aside (the selection only grows, so it would fail again) and is
     counted once, in the bucket that tested it; other buckets pass over it.
+
+    ``progress``, if given, is called after each round with the number of rows selected.
 
     Deterministic: no randomness, ties by id. With ``tau`` the selected rows are kept in a
     FAISS ``IndexFlatIP``; candidates are checked in batches (see :class:`_SimilarityGate`)
@@ -298,7 +302,7 @@ def select(
         state.set_languages(codes, _language_caps(lang_names, lang_shares, total))
     if tau is not None:
         state.gate = _SimilarityGate(np.ascontiguousarray(vectors, np.float32), float(tau), state)
-    state.run([int(b) for b in order])
+    state.run([int(b) for b in order], progress)
 
     count = np.asarray(state.count, dtype=np.int64)
     filled = count >= per_bucket if per_bucket is not None else np.zeros(n_buckets, bool)
@@ -473,11 +477,13 @@ class _Selector:
 
     # The round-robin.
 
-    def run(self, order: list[int]) -> None:
+    def run(self, order: list[int], progress: Callable[[int], None] | None = None) -> None:
         active = order if self.per_bucket != 0 else []
         while active and not self.stopped:
             active = self._gated_round(active) if self.gate else self._round(active)
             self.rounds += bool(active)
+            if progress is not None:
+                progress(self.n_selected)
 
     def _round(self, active: list[int]) -> list[int]:
         """One round: each open bucket in turn takes a row; returns the buckets still open."""
@@ -675,8 +681,8 @@ class _Bound:
     upper bound of its highest similarity; a query whose bound is under tau (with a margin
     for float32 rounding) passes without the full search, and only the others are searched
     in the full index. On random 384-d vectors at tau = 0.9 almost every bound is under
-    tau; on real embeddings the principal directions hold most of the similarity. If over
-    half the queries of a search still need the full search, the bound is dropped.
+    tau; on real embeddings the principal directions hold most of the similarity. If, after
+    a few thousand queries, over half needed the full search, the bound is dropped.
     """
 
     def __init__(self, vectors: np.ndarray, faiss):
@@ -736,6 +742,7 @@ class _SimilarityGate:
         self.extra = [0] * len(selector.count)  # more window for buckets that ran out
         self.searched = 0  # rows searched in the index
         self.bounded = 0  # of which the bound was enough
+        self.bound_tried = 0  # of which the bound was tried
         self.refreshed = 0  # rows brought up to date against the rows added in a round
         self.replays = 0  # rounds replayed because an assumed check failed
 
@@ -825,8 +832,9 @@ class _SimilarityGate:
         if len(unsure):
             best[unsure] = self._max_inner(self.index, self.vectors[rows[unsure]])
         self.bounded += len(rows) - len(unsure)
-        if len(rows) >= 256 and len(unsure) > len(rows) / 2:
-            self.bound = None  # it saves nothing on these vectors
+        self.bound_tried += len(rows)
+        if self.bound_tried >= _BOUND_TRIAL and self.bounded < self.bound_tried / 2:
+            self.bound = None  # it saves little on these vectors
         return best
 
     def _max_inner(self, index, queries: np.ndarray) -> np.ndarray:

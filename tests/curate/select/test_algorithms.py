@@ -350,8 +350,10 @@ def test_rare_bucket_first_and_a_row_counts_for_all_its_tags():
 
 def test_total_is_shared_round_robin_and_ties_go_to_the_smaller_id():
     args = small([0, 1, 2, 3, 4, 5], [0, 0, 0, 1, 1, 1], [1, 1, 1, 1, 1, 1])
-    sel = select(*args, total=4)
+    seen = []
+    sel = select(*args, total=4, progress=seen.append)
     assert sel.row.tolist() == [0, 3, 1, 4] and sel.stop == "total"
+    assert seen == [2, 4] and sel.rounds == 2
     assert sel.reasons().tolist() == ["quality"] * 4
 
 
