@@ -97,8 +97,11 @@ class PeakMemory:
 
 
 def child(args: argparse.Namespace) -> dict:
+    from curate.select import algorithms
     from curate.select.algorithms import membership_scores, select
 
+    if args.no_bound:
+        algorithms._BOUND_MIN_DIM = 10**9
     memory = PeakMemory()
     start = time.perf_counter()
     tau = args.tau if args.child == "tau" else None
@@ -161,6 +164,9 @@ def main() -> None:
     parser.add_argument("--per-bucket", type=int, default=500)
     parser.add_argument("--tau", type=float, default=0.9)
     parser.add_argument("--complexity-first", action="store_true")
+    parser.add_argument(
+        "--no-bound", action="store_true", help="filter without the reduced-dimension bound"
+    )
     parser.add_argument("--runs", default="plain,tau", help="comma-separated: plain, tau")
     parser.add_argument("--child", choices=["plain", "tau"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -186,6 +192,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         label = "no filter" if r["run"] == "plain" else f"tau = {args.tau}"
+        label += ", complexity first" if args.complexity_first else ""
+        label += ", no bound" if args.no_bound and r["run"] == "tau" else ""
         print(
             f"| {label} | {r['memberships']:,} | {r['selected']:,} | {r['rejected']:,} | "
             f"{r['rounds']} | {r['score_s']} s | {r['select_s']} s | "

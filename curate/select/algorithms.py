@@ -23,6 +23,13 @@ row carries all its tags; optional InsTag-style complexity-first order (rows wit
 tags first, as long as they add a tag not yet covered) and a Deita-style representation
 filter (a row too similar to one already selected is set aside). The exact rules are in
 :func:`select`'s docstring. Nothing is random: the order is fixed by scores, then ids.
+
+**Cost.** Without the similarity filter a selection is a Python loop over bucket turns
+with O(1) work each (a few seconds for a million rows and 5,000 tags). The filter compares
+each candidate it checks with every row selected before it, about S^2/2 similarities for S
+selected rows: in batches through FAISS, first in a third of the dimensions
+(:class:`_Bound`, which settles almost every candidate exactly), so it costs minutes at
+that scale (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -233,7 +240,8 @@ def select(
     adds a tag not yet covered); the others are passed over, for good in this phase, as
     coverage only grows. When that walk reaches its end (no candidate adds a tag), the
     bucket falls back, for good, to quality order from the top. Reason ``complexity`` for
-    rows taken while adding a tag, ``quality`` otherwise.
+    rows taken while adding a tag, ``quality`` otherwise. (``n_tags`` only orders; the tags
+    a row adds are the buckets it is a member of; it defaults to the membership count.)
 
     **Filters**, checked in this order on a candidate that would otherwise be taken:
 
@@ -249,9 +257,9 @@ def select(
     ``progress``, if given, is called after each round with the number of rows selected.
 
     Deterministic: no randomness, ties by id. With ``tau`` the selected rows are kept in a
-    FAISS ``IndexFlatIP``; candidates are checked in batches (see :class:`_SimilarityGate`)
-    with the same result as checking them one at a time, except that a similarity within
-    float32 rounding (~1e-6) of ``tau`` may fall either way.
+    FAISS ``IndexFlatIP``; candidates are checked in batches (see :class:`_SimilarityGate`
+    and :class:`_Bound`) with the same result as checking them one at a time, except that a
+    similarity within float32 rounding (~1e-6) of ``tau`` may fall either way.
     """
     member_row = np.asarray(member_row, dtype=np.int64)
     member_bucket = np.asarray(member_bucket, dtype=np.int64)
@@ -840,18 +848,21 @@ class _SimilarityGate:
     def _max_inner(self, index, queries: np.ndarray) -> np.ndarray:
         """Highest inner product of each query with ``index``'s vectors.
 
-        Small searches run on one thread: waking FAISS's OpenMP threads costs ~10 ms.
+        Two FAISS settings are changed for the call and put back: its matrix-product path
+        is used for any number of queries (by default, in FAISS 1.15, not below 128,000
+        queries: a search of 400 queries then runs ~9x slower), and small searches run on
+        one thread (waking FAISS's OpenMP threads costs ~10 ms).
         """
-        faiss = self.faiss
-        threads = faiss.omp_get_max_threads()
-        small = len(queries) * index.ntotal * index.d < _SMALL_SEARCH
-        if small:
+        faiss, cvar = self.faiss, self.faiss.cvar
+        threads, blas = faiss.omp_get_max_threads(), cvar.distance_compute_blas_threshold
+        cvar.distance_compute_blas_threshold = 1
+        if len(queries) * index.ntotal * index.d < _SMALL_SEARCH:
             faiss.omp_set_num_threads(1)
         try:
             sims, _ = index.search(np.ascontiguousarray(queries), 1)
         finally:
-            if small:
-                faiss.omp_set_num_threads(threads)
+            faiss.omp_set_num_threads(threads)
+            cvar.distance_compute_blas_threshold = blas
         return sims[:, 0]
 
     def _bring_up_to_date(self, rows: list[int]) -> None:

@@ -253,8 +253,14 @@ def build_report(
     chosen = np.zeros(n, dtype=bool)
     chosen[selection.row] = True
     per_tag = []
+    # group memberships and selected rows by bucket once (no per-tag scan of all memberships)
+    by_bucket = np.argsort(member_bucket, kind="stable")
+    starts = np.searchsorted(member_bucket[by_bucket], np.arange(len(bucket_names) + 1))
+    sel_order = np.argsort(selection.bucket, kind="stable")
+    sel_starts = np.searchsorted(selection.bucket[sel_order], np.arange(len(bucket_names) + 1))
     for i in np.argsort(-b.selected, kind="stable"):
-        in_bucket = member_bucket == i
+        pool_scores = combined[by_bucket[starts[i] : starts[i + 1]]]
+        chosen_scores = selection.score[sel_order[sel_starts[i] : sel_starts[i + 1]]]
         per_tag.append(
             {
                 "tag": str(bucket_names[i]),
@@ -267,8 +273,8 @@ def build_report(
                 "similar_to_selected": int(b.rejected[i]),
                 "language_share_full": int(b.lang_skipped[i]),
                 "quota_filled": bool(b.filled[i]),
-                "combined_score_pool": _quantiles(combined[in_bucket]),
-                "combined_score_selected": _quantiles(selection.score[selection.bucket == i]),
+                "combined_score_pool": _quantiles(pool_scores),
+                "combined_score_selected": _quantiles(chosen_scores),
             }
         )
     pool_lang, pool_counts = np.unique(lang, return_counts=True)

@@ -175,9 +175,23 @@ def random_instance(rng, n=None, n_buckets=None, d=None):
     member_bucket = np.array([p[1] for p in pairs], dtype=np.int32)
     ids = np.array([f"{i:04x}" for i in rng.choice(65536, size=n, replace=False)], dtype=str)
     names = np.array(rng.permutation([f"t{i}" for i in range(n_buckets)]).tolist(), dtype=str)
-    # Few distinct values, so that ties are common; some missing.
-    score = rng.integers(0, 4, size=len(pairs)).astype(np.float64) / 2
-    score[rng.random(len(pairs)) < 0.1] = np.nan
+    if rng.random() < 0.5:
+        # Combined scores as the stage makes them: two scores with few distinct values (ties)
+        # and some missing, standardized within buckets, either missing mode.
+        quality = {k: rng.integers(0, 4, size=n).astype(np.float64) for k in ("rm", "judge")}
+        for values in quality.values():
+            values[rng.random(n) < 0.15] = np.nan
+        weights = {"rm": 2.0, "judge": 1.0}
+        mode = str(rng.choice(["others", "exclude"]))
+        score = membership_scores(quality, member_row, member_bucket, n_buckets, weights, mode)
+        z = {
+            k: reference_standardize(v, member_row, member_bucket, n_buckets)
+            for k, v in quality.items()
+        }
+        np.testing.assert_allclose(score, reference_combine(z, weights, mode), atol=1e-9)
+    else:  # raw values: few distinct ones, so that ties are common; some missing
+        score = rng.integers(0, 4, size=len(pairs)).astype(np.float64) / 2
+        score[rng.random(len(pairs)) < 0.1] = np.nan
     n_tags = np.bincount(member_row, minlength=n).astype(np.int32)
     if rng.random() < 0.3:
         n_tags = rng.integers(1, 5, size=n).astype(np.int32)
