@@ -38,10 +38,10 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
     from curate.llm import resolve_backend
-    from scorers.testing import build_llama3_tokenizer
+    from scorers.testing import build_llama3_tokenizer, llama_config
     from taggers.instag import InstagParams, InstagTagger
 
     if not torch.cuda.is_available():
@@ -59,18 +59,7 @@ def main() -> None:
     tokenizer = build_llama3_tokenizer(
         corpus=[m["content"] for c in pool[:3000] for m in c], vocab_size=32000
     )
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=4096,
-        intermediate_size=11008,
-        num_hidden_layers=32,
-        num_attention_heads=32,
-        num_key_value_heads=32,
-        max_position_embeddings=4096,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    config = llama_config(tokenizer, "7b", initializer_range=0.02)
     torch.set_default_dtype(torch.bfloat16)
     with torch.device("cuda"):
         model = LlamaForCausalLM(config)

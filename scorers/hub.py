@@ -8,16 +8,15 @@ give one clear error instead of a network traceback.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 from curate.errors import CurateError
+from curate.weights import refuse_pickled, safetensors_sha256
 
 ALLOWED_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "tokenizer*"]
-UNSAFE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
 
 
 def model_dir(ref: str, revision: str | None = None) -> Path:
@@ -54,16 +53,11 @@ def model_dir(ref: str, revision: str | None = None) -> Path:
 
 def weight_files(directory: Path) -> list[Path]:
     """The safetensors files of a model directory; refuses pickled weights."""
+    refuse_pickled(directory)
     files = sorted(directory.glob("*.safetensors"))
-    if files:
-        return files
-    pickled = sorted(p.name for pattern in UNSAFE_WEIGHTS for p in directory.glob(pattern))
-    if pickled:
-        raise CurateError(
-            f"{directory} holds its weights as {', '.join(pickled[:3])}, not safetensors; curate only "
-            "loads safetensors (pickled weights can run code): convert the model first"
-        )
-    raise CurateError(f"{directory} has no *.safetensors weights")
+    if not files:
+        raise CurateError(f"{directory} has no *.safetensors weights")
+    return files
 
 
 def read_config(directory: Path) -> dict[str, Any]:
@@ -83,11 +77,5 @@ def model_identity(ref: str, directory: Path) -> dict[str, Any]:
     if directory.parent.name == "snapshots" and not Path(ref).expanduser().is_dir():
         ident["revision"] = directory.name
         return ident
-    digest = hashlib.sha256()
-    for weights in weight_files(directory):
-        digest.update(weights.name.encode())
-        with open(weights, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 24), b""):
-                digest.update(block)
-    ident["safetensors_sha256"] = digest.hexdigest()
+    ident["safetensors_sha256"] = safetensors_sha256(weight_files(directory), names=True)
     return ident

@@ -197,7 +197,7 @@ ReferenceArmoRM = LlamaForRewardModelWithGating
 
 
 def llama_config(tokenizer: Any, size: str = "tiny", **overrides: Any) -> LlamaConfig:
-    """``tiny`` (tests), ``small`` (CPU benchmark) or ``8b`` (Llama-3-8B shapes)."""
+    """``tiny`` (tests), ``small`` (CPU benchmark), ``7b`` (Llama-2-7B) or ``8b`` (Llama-3-8B shapes)."""
     shapes = {
         "tiny": dict(
             hidden_size=64,
@@ -214,6 +214,14 @@ def llama_config(tokenizer: Any, size: str = "tiny", **overrides: Any) -> LlamaC
             num_attention_heads=8,
             num_key_value_heads=4,
             max_position_embeddings=8192,
+        ),
+        "7b": dict(
+            hidden_size=4096,
+            intermediate_size=11008,
+            num_hidden_layers=32,
+            num_attention_heads=32,
+            num_key_value_heads=32,
+            max_position_embeddings=4096,
         ),
         "8b": dict(
             hidden_size=4096,

@@ -63,14 +63,12 @@ def rule_keys(base: pa.Table) -> list[np.ndarray]:
 
 
 def find_auto_score(store: Store) -> str | None:
-    scores = [s for s in store.sidecars() if s.startswith("score.")]
-    complete = [
-        s for s in scores if (store.manifest(f"sidecar.{s}") or {}).get("status") == "complete"
-    ]
-    for name in (*PREFERRED_SCORES, *sorted(complete)):
-        if name in complete:
-            column = f"{name.split('.', 1)[1].replace('-', '_')}_score"
-            return f"{name}:{column}"
+    from curate.score.stage import score_columns
+
+    columns = score_columns(store)
+    for name in (*PREFERRED_SCORES, *sorted(columns)):
+        if name in columns:
+            return f"{name}:{columns[name]}"
     return None
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from curate.errors import CurateError
+from curate.weights import refuse_pickled, safetensors_sha256
 
 DEFAULT_EMBEDDER = "use-multilingual"
 
@@ -170,7 +171,8 @@ class SentenceTransformerEmbedder(Embedder):
         import torch
         from sentence_transformers import SentenceTransformer
 
-        _require_safetensors(Path(self.model_ref))
+        if Path(self.model_ref).is_dir():
+            refuse_pickled(Path(self.model_ref), recursive=True)
         device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         try:
             model = SentenceTransformer(
@@ -215,13 +217,7 @@ class SentenceTransformerEmbedder(Embedder):
         path = Path(self.model_ref)
         ident: dict[str, Any] = {"embedder": self.name, "model": self.model_ref}
         if path.is_dir():
-            weights = sorted(path.rglob("*.safetensors"))
-            digest = hashlib.sha256()
-            for w in weights:
-                with open(w, "rb") as fh:
-                    for block in iter(lambda: fh.read(1 << 24), b""):
-                        digest.update(block)
-            ident["safetensors_sha256"] = digest.hexdigest()
+            ident["safetensors_sha256"] = safetensors_sha256(sorted(path.rglob("*.safetensors")))
         else:
             model = self._model
             revision = None
@@ -230,23 +226,6 @@ class SentenceTransformerEmbedder(Embedder):
                 revision = getattr(card, "base_model_revision", None)
             ident["revision"] = revision
         return ident
-
-
-UNSAFE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
-
-
-def _require_safetensors(path: Path) -> None:
-    """A local model directory must hold its weights as safetensors (pickles can run code)."""
-    if not path.is_dir() or any(path.rglob("*.safetensors")):
-        return
-    pickled = sorted(
-        str(p.relative_to(path)) for pattern in UNSAFE_WEIGHTS for p in path.rglob(pattern)
-    )
-    if pickled:
-        raise CurateError(
-            f"{path} holds its weights as {', '.join(pickled[:3])}, not safetensors; curate only loads "
-            "safetensors (pickled weights can run code): convert the model and save it with safetensors"
-        )
 
 
 def _minilm() -> Embedder:

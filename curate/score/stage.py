@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -36,6 +36,18 @@ def sidecar_name(key: str) -> str:
     return f"{PREFIX}{key}"
 
 
+def score_columns(store: Store) -> dict[str, str]:
+    """The store's complete score sidecars, ``score.<key>`` -> their score column ``<key>_score``."""
+    from scorers.base import column_prefix
+
+    return {
+        name: f"{column_prefix(name.removeprefix(PREFIX))}_score"
+        for name in store.sidecars()
+        if name.startswith(PREFIX)
+        and (store.manifest(f"sidecar.{name}") or {}).get("status") == "complete"
+    }
+
+
 @dataclass
 class ScoreResult:
     name: str
@@ -44,7 +56,6 @@ class ScoreResult:
     tokens: int
     wall_seconds: float
     already_done: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def run_score(
@@ -87,35 +98,28 @@ def run_score(
             for index in writer.pending():
                 inputs = list(getattr(scorer, "input_columns", ("messages",)))
                 shard = store.read_shard(index, columns=["id", *inputs])
-                done = writer.done_parts(index)
-                if progress is not None and done:
-                    progress(sum(t.num_rows for t in done.values()), 0)
-                todo = [s for s in range(0, shard.num_rows, chunk_rows) if s not in done]
+                todo, done_rows = writer.chunks_to_do(index, chunk_rows)
+                if progress is not None and done_rows:
+                    progress(done_rows, 0)
                 # a scorer gets its conversations, or a table when it reads more columns
                 source = (
                     shard.column("messages") if inputs == ["messages"] else shard.select(inputs)
                 )
 
-                def prepare(start: int, source: Any = source) -> Any:
-                    chunk = source.slice(start, chunk_rows)
+                def prepare(chunk_range: tuple[int, int], source: Any = source) -> Any:
+                    chunk = source.slice(*chunk_range)
                     return scorer.prepare(
                         chunk.to_pylist() if isinstance(chunk, pa.ChunkedArray) else chunk
                     )
 
                 ahead = pool.submit(prepare, todo[0]) if todo else None
-                for i, start in enumerate(todo):
+                for i, (start, rows) in enumerate(todo):
                     prepared = ahead.result()
                     ahead = pool.submit(prepare, todo[i + 1]) if i + 1 < len(todo) else None
                     columns = scorer.run(prepared, progress)
-                    ids = shard.column("id").slice(start, chunk_rows)
+                    ids = shard.column("id").slice(start, rows)
                     writer.write_part(index, start, pa.table({"id": ids, **columns}))
-                parts = writer.done_parts(index)
-                table = (
-                    pa.concat_tables([parts[s] for s in sorted(parts)])
-                    if parts
-                    else pa.table({"id": shard.column("id"), **_empty(scorer)})
-                )
-                writer.write(index, table)
+                writer.write_from_parts(index, pa.schema([("id", pa.string()), *scorer.schema()]))
         sidecar = store.read_sidecar(name)
         table = sidecar.select([score_column, status_column])
         statuses = Counter(table.column(status_column).to_pylist())
@@ -139,7 +143,3 @@ def run_score(
             **scorer.manifest_extra(),
         )
     return ScoreResult(name, counts["rows"], counts["status"], tokens, wall)
-
-
-def _empty(scorer: Any) -> dict[str, pa.Array]:
-    return {f.name: pa.array([], f.type) for f in scorer.schema()}

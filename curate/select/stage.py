@@ -66,21 +66,6 @@ class SelectResult:
     report: dict[str, Any]
 
 
-def score_sidecars(store: Store) -> dict[str, str]:
-    """Complete score sidecars: name -> score column."""
-    out = {}
-    for sidecar in store.sidecars():
-        if not sidecar.startswith("score."):
-            continue
-        if (store.manifest(f"sidecar.{sidecar}") or {}).get("status") != "complete":
-            continue
-        key = sidecar.split(".", 1)[1]
-        from scorers.base import column_prefix
-
-        out[key] = f"{column_prefix(key)}_score"
-    return out
-
-
 def default_weights(names: list[str], given: dict[str, float]) -> dict[str, float]:
     unknown = sorted(set(given) - set(names))
     if unknown:
@@ -131,7 +116,9 @@ def run_select(
     store.require_base()
     started = time.perf_counter()
     tag_sidecar = find_tags(store, options.tagger)
-    scores = score_sidecars(store)
+    from curate.score.stage import PREFIX, score_columns
+
+    scores = {name.removeprefix(PREFIX): column for name, column in score_columns(store).items()}
     weights = default_weights(sorted(scores), options.weights)
     sidecars = [tag_sidecar, *(f"score.{k}" for k in sorted(scores))]
     has_dedup = (store.manifest("sidecar.dedup") or {}).get("status") == "complete"
@@ -220,14 +207,13 @@ def run_select(
         excluded,
         n,
         lang,
-        table,
         selection,
         combined,
         member_bucket,
         bucket_names,
         quality,
     )
-    write_outputs(store, options, output, table, selection, bucket_names, quality, report)
+    write_outputs(store, options, output, table, selection, bucket_names, quality)
     report["wall_seconds"] = round(time.perf_counter() - started, 3)
     (output / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
     return SelectResult(output, len(selection), report)
@@ -242,7 +228,6 @@ def build_report(
     excluded,
     n,
     lang,
-    table,
     selection,
     combined,
     member_bucket,
@@ -286,7 +271,7 @@ def build_report(
     candidates_total = int(selection.rows - selection.rows_without_score)
     return {
         "store": str(store.root),
-        "options": {k: v for k, v in asdict(options).items()},
+        "options": asdict(options),
         "tags_from": tag_sidecar,
         "weights": weights,
         "dedup": "applied"
@@ -324,7 +309,7 @@ def build_report(
     }
 
 
-def write_outputs(store, options, output, table, selection, bucket_names, quality, report) -> None:
+def write_outputs(store, options, output, table, selection, bucket_names, quality) -> None:
     import orjson
     import pyarrow.parquet as pq
 

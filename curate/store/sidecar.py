@@ -16,14 +16,15 @@ Typical use::
 
 Slow stages (a reward model on a 100,000-row shard) also checkpoint *within* a
 shard: :meth:`SidecarWriter.write_part` stores row ranges as they finish,
-:meth:`SidecarWriter.done_parts` gives them back after a restart, and
-:meth:`SidecarWriter.write` of the whole shard removes them.
+:meth:`SidecarWriter.chunks_to_do` says what is left after a restart, and
+:meth:`SidecarWriter.write_from_parts` assembles the shard and removes them.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -112,16 +113,35 @@ class SidecarWriter:
         directory.mkdir(parents=True, exist_ok=True)
         write_table_atomic(table, directory / f"rows-{start:09d}.parquet")
 
-    def done_parts(self, index: int) -> dict[int, pa.Table]:
-        """The checkpointed row ranges of shard ``index``, by first row."""
+    def _part_files(self, index: int) -> dict[int, Path]:
+        """The checkpoint files of shard ``index``, by first row (left-over temp files removed)."""
         directory = self._parts_dir(index)
         if not directory.is_dir():
             return {}
         files.clean_tmp(directory)
-        return {
-            int(p.stem.split("-")[1]): pq.read_table(p)
-            for p in sorted(directory.glob("rows-*.parquet"))
-        }
+        return {int(p.stem.split("-")[1]): p for p in sorted(directory.glob("rows-*.parquet"))}
+
+    def chunks_to_do(self, index: int, chunk_rows: int) -> tuple[list[tuple[int, int]], int]:
+        """The ``(first row, rows)`` chunks of shard ``index`` not checkpointed yet, and the rows done.
+
+        Chunks fill the gaps between the checkpoints, so a run resumed with a
+        different ``chunk_rows`` neither repeats nor overlaps finished rows.
+        """
+        done = {s: pq.ParquetFile(p).metadata.num_rows for s, p in self._part_files(index).items()}
+        num_rows = self.store.shard_rows(index)
+        todo: list[tuple[int, int]] = []
+        position = 0
+        for start in [*sorted(done), num_rows]:
+            for first in range(position, start, chunk_rows):
+                todo.append((first, min(chunk_rows, start - first)))
+            position = max(position, start + done.get(start, 0))
+        return todo, sum(done.values())
+
+    def write_from_parts(self, index: int, schema: pa.Schema) -> None:
+        """Shard ``index`` from its checkpointed chunks, in row order (``schema`` for an empty shard)."""
+        parts = self._part_files(index)
+        tables = [pq.read_table(parts[s]) for s in sorted(parts)]
+        self.write(index, pa.concat_tables(tables) if tables else schema.empty_table())
 
     def finish(self, counts: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
         missing = self.pending()

@@ -171,6 +171,10 @@ class Store:
     def num_rows(self) -> int:
         return sum(pq.ParquetFile(p).metadata.num_rows for p in self.base_shards())
 
+    def shard_rows(self, index: int) -> int:
+        """Rows of base shard ``index``, from the Parquet footer (no data read)."""
+        return pq.ParquetFile(self.base_dir / shard_name(index)).metadata.num_rows
+
     def read_shard(
         self, index: int, columns: Sequence[str] | None = None, sidecars: Sequence[str] = ()
     ) -> pa.Table:

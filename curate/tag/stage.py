@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,6 @@ class TagResult:
     wall_seconds: float
     already_done: bool = False
     embeddings: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def ensure_embeddings(
@@ -107,7 +106,7 @@ def run_cluster_tag(
         offset = 0
         pending = set(writer.pending())
         for index in range(store.num_shards):
-            rows = store.read_shard(index, columns=["id"]).num_rows
+            rows = store.shard_rows(index)
             if index in pending:
                 part = slice(offset, offset + rows)
                 writer.write(
@@ -168,6 +167,35 @@ def find_tags(store: Store, tagger: str | None = None) -> str:
 
 RAW_SUFFIX = ".raw"
 DEFAULT_CHUNK_ROWS = 512
+RAW_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("tags_raw", pa.list_(pa.string())),
+        ("tag_explanations", pa.list_(pa.string())),
+        ("tag_status", pa.string()),
+        ("tag_error", pa.string()),
+        ("tag_turns", pa.int32()),
+        ("tag_prompt_tokens", pa.int64()),
+        ("tag_completion_tokens", pa.int64()),
+    ]
+)
+
+
+def raw_table(ids: pa.ChunkedArray, results: list[Any]) -> pa.Table:
+    """One chunk of ``tag.<tagger>.raw`` from the tagger's per-conversation results."""
+    return pa.table(
+        {
+            "id": ids,
+            "tags_raw": [r.tags for r in results],
+            "tag_explanations": [r.explanations for r in results],
+            "tag_status": [r.status for r in results],
+            "tag_error": [r.error for r in results],
+            "tag_turns": [r.turns for r in results],
+            "tag_prompt_tokens": [r.prompt_tokens for r in results],
+            "tag_completion_tokens": [r.completion_tokens for r in results],
+        },
+        schema=RAW_SCHEMA,
+    )
 
 
 def mapping_path(store: Store, tagger: str):
@@ -193,40 +221,17 @@ def run_llm_raw_tags(
             return name
         for index in writer.pending():
             shard = store.read_shard(index, columns=["id", "messages"])
-            done = writer.done_parts(index)
-            if progress is not None and done:
-                progress(sum(t.num_rows for t in done.values()))
-            for start in range(0, shard.num_rows, chunk_rows):
-                if start in done:
-                    continue
-                chunk = shard.column("messages").slice(start, chunk_rows).to_pylist()
+            todo, done_rows = writer.chunks_to_do(index, chunk_rows)
+            if progress is not None and done_rows:
+                progress(done_rows)
+            for start, rows in todo:
+                chunk = shard.column("messages").slice(start, rows).to_pylist()
                 results = tagger.tag(chunk)
-                writer.write_part(
-                    index,
-                    start,
-                    pa.table(
-                        {
-                            "id": shard.column("id").slice(start, chunk_rows),
-                            "tags_raw": pa.array([r.tags for r in results], pa.list_(pa.string())),
-                            "tag_explanations": pa.array(
-                                [r.explanations for r in results], pa.list_(pa.string())
-                            ),
-                            "tag_status": pa.array([r.status for r in results], pa.string()),
-                            "tag_error": pa.array([r.error for r in results], pa.string()),
-                            "tag_turns": pa.array([r.turns for r in results], pa.int32()),
-                            "tag_prompt_tokens": pa.array(
-                                [r.prompt_tokens for r in results], pa.int64()
-                            ),
-                            "tag_completion_tokens": pa.array(
-                                [r.completion_tokens for r in results], pa.int64()
-                            ),
-                        }
-                    ),
-                )
+                ids = shard.column("id").slice(start, rows)
+                writer.write_part(index, start, raw_table(ids, results))
                 if progress is not None:
                     progress(len(results))
-            parts = writer.done_parts(index)
-            writer.write(index, pa.concat_tables([parts[s] for s in sorted(parts)]))
+            writer.write_from_parts(index, RAW_SCHEMA)
         table = store.read_sidecar(name).select(["tag_status"])
         from collections import Counter
 
@@ -265,7 +270,7 @@ def run_normalize(
         how = {"mapping_file": str(mapping_file)}
     else:
         mapping = normalize_tags(raw_lists, params, embed=embed)
-        how = {"normalize": asdict_safe(params)}
+        how = {"normalize": asdict(params)}
     path = mapping_path(store, tagger_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     mapping.save(path)
@@ -283,7 +288,7 @@ def run_normalize(
         writer = SidecarWriter(store, name, run_params, overwrite=True)
         offset = 0
         for index in range(store.num_shards):
-            rows = store.read_shard(index, columns=["id"]).num_rows
+            rows = store.shard_rows(index)
             writer.write(
                 index,
                 pa.table(
@@ -319,9 +324,3 @@ def run_normalize(
             wall_seconds=round(wall, 3),
         )
     return TagResult(name, len(tag_lists), tag_table, wall)
-
-
-def asdict_safe(params: Any) -> dict[str, Any]:
-    from dataclasses import asdict, is_dataclass
-
-    return asdict(params) if is_dataclass(params) else dict(params)

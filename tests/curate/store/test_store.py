@@ -2,6 +2,7 @@
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from curate.errors import StageConflict, StoreError
@@ -87,3 +88,19 @@ def test_join_by_id_keeps_left_order():
     assert joined.column("y").to_pylist() == [None, 20, 30]
     with pytest.raises(StoreError, match="clash"):
         join_by_id(left, pa.table({"id": ["a"], "x": [0]}))
+
+
+def test_chunk_checkpoints_resume_with_a_different_chunk_size(store):
+    """Checkpointed chunks are kept; the gaps are filled without repeating or overlapping rows."""
+    writer = SidecarWriter(store, "test.lengths", params={"v": 1})
+    full = lengths(store.read_shard(0))
+    assert writer.chunks_to_do(0, 4) == ([(0, 4), (4, 4), (8, 2)], 0)
+    writer.write_part(0, 4, full.slice(4, 4))  # killed after the second chunk of 4
+    todo, done_rows = writer.chunks_to_do(0, 3)  # resumed with chunks of 3
+    assert todo == [(0, 3), (3, 1), (8, 2)] and done_rows == 4
+    for start, rows in todo:
+        writer.write_part(0, start, full.slice(start, rows))
+    assert writer.chunks_to_do(0, 3) == ([], 10)
+    writer.write_from_parts(0, full.schema)
+    written = pq.read_table(store.sidecar_dir("test.lengths") / "part-00000.parquet")
+    assert written.equals(full)
