@@ -147,10 +147,16 @@ def select_cmd(
         hf=hf,
     )
     result = run_select(Store.open(store), options, output, overwrite=overwrite)
+    console = report_console()
+    if result.already_done:
+        console.print(
+            f"[yellow]{result.output} already holds this selection ({result.selected:,} "
+            "conversations; same options, same store results): nothing to do[/]"
+        )
+        return
     if quiet:
         return
     report = result.report
-    console = report_console()
     table = Table(
         title=f"selection from {report['rows']:,} conversations: {report['selected']:,} selected ({report['stop']})"
     )

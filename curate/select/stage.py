@@ -10,7 +10,13 @@ Reads the store (tags, scores, dedup marks, embeddings), decides with
                       score, ``tags``, ``lang``
 ``dataset/``          (``--hf``) a Hugging Face ``datasets`` folder (``load_from_disk``)
 ``report.json``       per tag: pool, candidates, selected, exclusions, score of pool vs
-                      selection; tag coverage; language mix; every exclusion counted
+                      selection; tag coverage; language mix; every exclusion counted;
+                      the options and the store results the selection was made from
+
+The folder is written beside the output and swapped in whole, so a killed run
+never leaves half a subset. Run again with the same options on the same store
+results and there is nothing to do; ``--overwrite`` replaces a different
+selection (only a folder that holds one: a ``report.json`` written here).
 
 **Eligibility** before any ranking: rows that dedup marked as dropped never enter
 (unless ``include_duplicates``); rows without a tag have no bucket; rows with fewer
@@ -26,6 +32,7 @@ the row (``"exclude"``); never replaced by an invented value.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -64,6 +71,48 @@ class SelectResult:
     output: Path
     selected: int
     report: dict[str, Any]
+    already_done: bool = False
+
+
+REPORT = "report.json"
+
+
+def selection_inputs(store: Store, sidecars: list[str]) -> dict[str, str]:
+    """What a selection is made from: the base table and each sidecar's fingerprint and finish time."""
+    inputs = {"base": store.manifest("ingest")["fingerprint"]}
+    for name in sidecars:
+        manifest = store.manifest(f"sidecar.{name}") or {}
+        inputs[name] = f"{manifest.get('fingerprint')}@{manifest.get('finished')}"
+    return inputs
+
+
+def _previous_report(output: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((output / REPORT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _same_selection(previous: dict[str, Any] | None, options: SelectOptions, inputs, output) -> bool:
+    if previous is None:
+        return False
+    wanted = json.loads(json.dumps(asdict(options)))
+    expected = ["subset.jsonl", "subset.parquet", *(["dataset"] if options.hf else [])]
+    return (
+        previous.get("options") == wanted
+        and previous.get("inputs") == inputs
+        and all((output / name).exists() for name in expected)
+    )
+
+
+def _swap_in(staging: Path, output: Path) -> None:
+    """Replace ``output`` by the finished ``staging`` folder (two renames; the old one removed)."""
+    old = output.with_name(f".{output.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if output.exists():
+        output.rename(old)
+    staging.rename(output)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def default_weights(names: list[str], given: dict[str, float]) -> dict[str, float]:
@@ -109,10 +158,6 @@ def run_select(
     if options.format not in ("messages", "sharegpt"):
         raise CurateError("--format must be `messages` or `sharegpt`")
     output = Path(output)
-    if output.exists() and any(output.iterdir()) and not overwrite:
-        raise CurateError(
-            f"{output} exists and is not empty; pass --overwrite or choose another -o"
-        )
     store.require_base()
     started = time.perf_counter()
     tag_sidecar = find_tags(store, options.tagger)
@@ -124,6 +169,26 @@ def run_select(
     has_dedup = (store.manifest("sidecar.dedup") or {}).get("status") == "complete"
     if has_dedup:
         sidecars.append("dedup")
+    source = None
+    if options.tau is not None:
+        from curate.embed.stage import find_embeddings
+
+        source = find_embeddings(store, options.embeddings, None, "conversation")
+    inputs = selection_inputs(store, [*sidecars, *([source] if source else [])])
+    previous = _previous_report(output)
+    if _same_selection(previous, options, inputs, output):
+        return SelectResult(output, int(previous["selected"]), previous, already_done=True)
+    if output.exists() and any(output.iterdir()):
+        if not overwrite:
+            raise CurateError(
+                f"{output} holds another selection or other files; pass --overwrite to replace "
+                "a selection, or choose another -o"
+            )
+        if previous is None:
+            raise CurateError(
+                f"{output} is not a curate selection (no {REPORT}); refusing to replace it: "
+                "choose another -o"
+            )
     table = store.read(columns=["id", "lang", "n_turns"], sidecars=sidecars)
     n = table.num_rows
     ids = table.column("id").to_numpy(zero_copy_only=False).astype(str)
@@ -177,10 +242,9 @@ def run_select(
         combined = np.zeros(len(member_row), dtype=np.float64)
 
     vectors = None
-    if options.tau is not None:
-        from curate.embed.stage import find_embeddings, vectors_of
+    if source is not None:
+        from curate.embed.stage import vectors_of
 
-        source = find_embeddings(store, options.embeddings, None, "conversation")
         vectors = vectors_of(store.read(columns=["id"], sidecars=[source]).column("embedding"))
     selection = algorithms.select(
         member_row,
@@ -213,9 +277,13 @@ def run_select(
         bucket_names,
         quality,
     )
-    write_outputs(store, options, output, table, selection, bucket_names, quality)
+    report["inputs"] = inputs
+    staging = output.with_name(f".{output.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    write_outputs(store, options, staging, table, selection, bucket_names, quality)
     report["wall_seconds"] = round(time.perf_counter() - started, 3)
-    (output / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    (staging / REPORT).write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    _swap_in(staging, output)
     return SelectResult(output, len(selection), report)
 
 
@@ -313,7 +381,7 @@ def write_outputs(store, options, output, table, selection, bucket_names, qualit
     import orjson
     import pyarrow.parquet as pq
 
-    output.mkdir(parents=True, exist_ok=True)
+    output.mkdir(parents=True)
     rows = selection.row
     # messages are read shard by shard for the selected rows only
     order = np.argsort(rows, kind="stable")

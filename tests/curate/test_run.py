@@ -71,7 +71,9 @@ ingest:
   workers: 0
 embed: {{}}
 tag: {{clusters: 6}}
+score: [{{model: heuristics, chunk-rows: 64}}]
 dedup: {{}}
+select: {{per-tag: 5, output: subset}}
 """
 
 
@@ -81,20 +83,37 @@ def test_run_skips_what_is_done_and_resumes_after_a_kill(shared_data, tmp_path, 
     runner = CliRunner()
     first = runner.invoke(cli, ["run", str(tmp_path / "a" / "run.yaml")])
     assert first.exit_code == 0, first.output
-    assert "$ curate dedup" in first.output
+    assert "$ curate dedup" in first.output and "$ curate select" in first.output
+    assert (tmp_path / "a" / "subset" / "subset.jsonl").stat().st_size > 0
     again = runner.invoke(cli, ["run", str(tmp_path / "a" / "run.yaml")])
-    assert again.exit_code == 0 and again.output.count("nothing to do") >= 3
+    assert again.exit_code == 0, again.output
+    assert again.output.count("nothing to do") == 6  # every stage, select included
 
-    shutil.copytree(tmp_path / "a", tmp_path / "b", ignore=shutil.ignore_patterns("store"))
-    import curate.tag.stage as tag_stage
+    # killed twice: inside the score stage after one checkpointed chunk, then in select
+    shutil.copytree(tmp_path / "a", tmp_path / "b", ignore=shutil.ignore_patterns("store", "subset"))
+    from curate.select import stage as select_stage
+    from curate.store import SidecarWriter
+
+    original = SidecarWriter.write_part
+    calls = {"n": 0}
+
+    def killed_after_one_chunk(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(tag_stage, "run_cluster_tag", killed)
+    monkeypatch.setattr(SidecarWriter, "write_part", killed_after_one_chunk)
     killed_run = runner.invoke(cli, ["run", str(tmp_path / "b" / "run.yaml")])
-    assert killed_run.exit_code != 0  # interrupted in the tag stage
+    assert killed_run.exit_code != 0 and calls["n"] == 2  # interrupted while scoring
     assert not (tmp_path / "b" / "store" / "sidecars" / "dedup").exists()
+    monkeypatch.undo()
+    monkeypatch.setattr(select_stage, "_swap_in", killed)
+    killed_run = runner.invoke(cli, ["run", str(tmp_path / "b" / "run.yaml")])
+    assert killed_run.exit_code != 0 and not (tmp_path / "b" / "subset").exists()
     monkeypatch.undo()
     resumed = runner.invoke(cli, ["run", str(tmp_path / "b" / "run.yaml")])
     assert resumed.exit_code == 0, resumed.output
@@ -103,6 +122,10 @@ def test_run_skips_what_is_done_and_resumes_after_a_kill(shared_data, tmp_path, 
         return {k: v for k, v in parquet_digests(root).items() if k.startswith("sidecars")}
 
     assert tables(tmp_path / "a" / "store") == tables(tmp_path / "b" / "store")
+    for name in ("subset.jsonl", "subset.parquet"):
+        assert (tmp_path / "a" / "subset" / name).read_bytes() == (
+            tmp_path / "b" / "subset" / name
+        ).read_bytes()
 
 
 def test_example_configs_plan(tmp_path):

@@ -143,10 +143,54 @@ def test_total_cap_tau_filter_and_errors(store, tmp_path):
     loose = run_select(store, SelectOptions(per_tag=None), tmp_path / "loose").selected
     strict = run_select(store, SelectOptions(per_tag=None, tau=0.8), tmp_path / "tau")
     assert strict.selected < loose and strict.report["excluded"]["similar_to_selected"] > 0
-    with pytest.raises(CurateError, match="not empty"):
+    with pytest.raises(CurateError, match="another selection"):
         run_select(store, SelectOptions(), tmp_path / "cap")
     with pytest.raises(CurateError, match="--weights names"):
         run_select(store, SelectOptions(weights={"armorm": 1.0}), tmp_path / "w")
+
+
+def test_rerun_is_skipped_overwrite_replaces_only_a_selection(store, tmp_path):
+    options = SelectOptions(per_tag=3)
+    first = run_select(store, options, tmp_path / "out")
+    assert not first.already_done and first.report["inputs"]["base"]
+    again = run_select(store, options, tmp_path / "out")
+    assert again.already_done and again.selected == first.selected
+    # another selection into the same folder: refused, then replaced whole with --overwrite
+    with pytest.raises(CurateError, match="--overwrite"):
+        run_select(store, SelectOptions(per_tag=1), tmp_path / "out")
+    (tmp_path / "out" / "dataset").mkdir()  # a left-over of the old selection
+    replaced = run_select(store, SelectOptions(per_tag=1), tmp_path / "out", overwrite=True)
+    assert not replaced.already_done and replaced.selected < first.selected
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "report.json",
+        "subset.jsonl",
+        "subset.parquet",
+    ]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left behind
+    # a folder that holds something else is never replaced
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(CurateError, match="not a curate selection"):
+        run_select(store, options, tmp_path / "other", overwrite=True)
+    assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
+
+
+def test_a_killed_selection_leaves_the_old_output_whole(store, tmp_path, monkeypatch):
+    import curate.select.stage as stage
+
+    run_select(store, SelectOptions(per_tag=3), tmp_path / "out")
+    before = (tmp_path / "out" / "subset.jsonl").read_bytes()
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stage, "_swap_in", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_select(store, SelectOptions(per_tag=1), tmp_path / "out", overwrite=True)
+    monkeypatch.undo()
+    assert (tmp_path / "out" / "subset.jsonl").read_bytes() == before
+    done = run_select(store, SelectOptions(per_tag=1), tmp_path / "out", overwrite=True)
+    assert done.selected < 6 and not (tmp_path / ".out.partial").exists()
 
 
 def test_cli(store, tmp_path):
