@@ -13,7 +13,7 @@ def test_readme_starts_with_the_two_setup_commands():
     bash = [body.strip() for lang, body in BLOCKS if lang == "bash"][:2]
     assert all(cmd in before_prose for cmd in bash)
     main_job, tests = bash
-    assert "pip install" in main_job and "curate ingest ../shared/data" in main_job
+    assert "pip install" in main_job and "curate run configs/shared-cpu.yaml" in main_job
     assert "pip install" in tests and "pytest" in tests
 
 

@@ -93,7 +93,9 @@ def _previous_report(output: Path) -> dict[str, Any] | None:
         return None
 
 
-def _same_selection(previous: dict[str, Any] | None, options: SelectOptions, inputs, output) -> bool:
+def _same_selection(
+    previous: dict[str, Any] | None, options: SelectOptions, inputs, output
+) -> bool:
     if previous is None:
         return False
     wanted = json.loads(json.dumps(asdict(options)))

@@ -148,6 +148,7 @@ def find_tags(store: Store, tagger: str | None = None) -> str:
         s
         for s in store.sidecars()
         if s.startswith(PREFIX)
+        and not s.endswith(RAW_SUFFIX)  # an LLM's raw tags are not buckets
         and (store.manifest(f"sidecar.{s}") or {}).get("status") == "complete"
     ]
     if tagger is not None:

@@ -90,7 +90,9 @@ def test_run_skips_what_is_done_and_resumes_after_a_kill(shared_data, tmp_path, 
     assert again.output.count("nothing to do") == 6  # every stage, select included
 
     # killed twice: inside the score stage after one checkpointed chunk, then in select
-    shutil.copytree(tmp_path / "a", tmp_path / "b", ignore=shutil.ignore_patterns("store", "subset"))
+    shutil.copytree(
+        tmp_path / "a", tmp_path / "b", ignore=shutil.ignore_patterns("store", "subset")
+    )
     from curate.select import stage as select_stage
     from curate.store import SidecarWriter
 
