@@ -88,6 +88,13 @@ from curate.cli.options import config_option, overwrite_option, parse_pairs, qui
 @click.option(
     "--hf", is_flag=True, help="Also write a Hugging Face datasets folder (needs `datasets`)."
 )
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Break ties between equal scores by a hash of (seed, id) instead of the id: another "
+    "fixed order per seed. Nothing else is random.",
+)
 @overwrite_option
 @quiet_option
 @config_option
@@ -109,6 +116,7 @@ def select_cmd(
     include_duplicates,
     fmt,
     hf,
+    seed,
     overwrite,
     quiet,
 ):
@@ -145,6 +153,7 @@ def select_cmd(
         include_duplicates=include_duplicates,
         format=fmt,
         hf=hf,
+        seed=seed,
     )
     result = run_select(Store.open(store), options, output, overwrite=overwrite)
     console = report_console()

@@ -90,6 +90,23 @@ def vectors_of(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return flat[array.offset * dim : (array.offset + len(array)) * dim].reshape(len(array), dim)
 
 
+def read_vectors(store: Store, name: str, column: str = "embedding") -> np.ndarray:
+    """Every base row's vector in the sidecar ``name``, in base order, as one (n, dim) float32 array.
+
+    Filled shard by shard into one array, so the peak is the array plus one shard rather
+    than the whole Arrow column and its copy (3 GB instead of 1.5 GB at 1M x 384).
+    """
+    out: np.ndarray | None = None
+    offset = 0
+    for index in range(store.num_shards):
+        block = vectors_of(store.read_shard(index, columns=["id"], sidecars=[name]).column(column))
+        if out is None:
+            out = np.empty((store.num_rows(), block.shape[1]), dtype=np.float32)
+        out[offset : offset + len(block)] = block
+        offset += len(block)
+    return out if out is not None else np.empty((0, 0), dtype=np.float32)
+
+
 @dataclass
 class EmbedResult:
     name: str

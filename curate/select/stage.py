@@ -64,6 +64,7 @@ class SelectOptions:
     include_duplicates: bool = False
     format: str = "messages"  # messages | sharegpt
     hf: bool = False
+    seed: int | None = None  # None: ties go to the smaller id; else to the smaller hash(seed, id)
 
 
 @dataclass
@@ -133,6 +134,22 @@ def default_weights(names: list[str], given: dict[str, float]) -> dict[str, floa
         else:
             weights[name] = 1.0
     return weights
+
+
+def tie_keys(ids: np.ndarray, seed: int | None) -> np.ndarray:
+    """What breaks ties between equal scores: the id, or with a seed the hash of (seed, id).
+
+    Selection has no random step; a seed only picks another fixed order among equals
+    (for a pool without scores, a different deterministic sample per seed).
+    """
+    if seed is None:
+        return ids
+    import hashlib
+
+    prefix = f"{seed}:".encode()
+    return np.array(
+        [hashlib.blake2b(prefix + i.encode(), digest_size=8).hexdigest() for i in ids.tolist()]
+    )
 
 
 def _quantiles(values: np.ndarray) -> dict[str, float | None]:
@@ -245,15 +262,15 @@ def run_select(
 
     vectors = None
     if source is not None:
-        from curate.embed.stage import vectors_of
+        from curate.embed.stage import read_vectors
 
-        vectors = vectors_of(store.read(columns=["id"], sidecars=[source]).column("embedding"))
+        vectors = read_vectors(store, source)
     selection = algorithms.select(
         member_row,
         member_bucket,
         bucket_names,
         combined,
-        ids,
+        tie_keys(ids, options.seed),
         n_tags=n_tags,
         vectors=vectors,
         lang=lang,

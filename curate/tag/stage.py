@@ -65,7 +65,7 @@ def run_cluster_tag(
     progress: Callable[[int], None] | None = None,
 ) -> TagResult:
     """Cluster the conversation embeddings and name the clusters (:mod:`taggers.cluster`)."""
-    from curate.embed.stage import vectors_of
+    from curate.embed.stage import read_vectors
     from taggers import cluster
 
     store.require_base()
@@ -92,8 +92,8 @@ def run_cluster_tag(
                 already_done=True,
                 embeddings=source,
             )
-        table = store.read(columns=["id", "messages"], sidecars=[source])
-        vectors = vectors_of(table.column("embedding"))
+        table = store.read(columns=["id", "messages"])
+        vectors = read_vectors(store, source)
         n = len(vectors)
         k = params.clusters or cluster.auto_clusters(n)
         labels, similarity, _ = cluster.kmeans(

@@ -5,7 +5,7 @@ import pyarrow.compute as pc
 import pytest
 
 from curate.embed import stage
-from curate.embed.stage import EmbedOptions, find_embeddings, run_embed, vectors_of
+from curate.embed.stage import EmbedOptions, find_embeddings, read_vectors, run_embed, vectors_of
 from curate.errors import StageConflict, StoreError
 from curate.ingest.pipeline import IngestOptions, Ingestor
 from curate.store import SidecarWriter, Store
@@ -50,6 +50,7 @@ def test_embed_writes_aligned_vectors_and_a_manifest(small_store):
     table = small_store.read(columns=["id", "n_turns"], sidecars=[result.name])
     vectors = vectors_of(table.column("embedding"))
     assert vectors.shape == (32, 512) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert np.array_equal(read_vectors(small_store, result.name), vectors)  # shard by shard
     multi = pc.greater(table.column("n_turns"), 1).to_numpy(zero_copy_only=False)
     assert (~table.column("embedding_last").is_null().to_numpy(zero_copy_only=False) == multi).all()
     manifest = small_store.manifest(f"sidecar.{result.name}")
