@@ -176,6 +176,13 @@ def run_select(
         raise CurateError("--missing-score must be `others` or `exclude`")
     if options.format not in ("messages", "sharegpt"):
         raise CurateError("--format must be `messages` or `sharegpt`")
+    if options.hf:
+        try:
+            import datasets  # noqa: F401
+        except ImportError:
+            raise CurateError(
+                "--hf needs the `datasets` package: pip install datasets (or the `train` extra)"
+            ) from None
     output = Path(output)
     store.require_base()
     started = time.perf_counter()
@@ -299,10 +306,13 @@ def run_select(
     report["inputs"] = inputs
     staging = output.with_name(f".{output.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
-    write_outputs(store, options, staging, table, selection, bucket_names, quality)
-    report["wall_seconds"] = round(time.perf_counter() - started, 3)
-    (staging / REPORT).write_text(json.dumps(report, ensure_ascii=False, indent=2))
-    _swap_in(staging, output)
+    try:
+        write_outputs(store, options, staging, table, selection, bucket_names, quality)
+        report["wall_seconds"] = round(time.perf_counter() - started, 3)
+        (staging / REPORT).write_text(json.dumps(report, ensure_ascii=False, indent=2))
+        _swap_in(staging, output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # only left when something failed
     return SelectResult(output, len(selection), report)
 
 
@@ -448,10 +458,6 @@ def write_outputs(store, options, output, table, selection, bucket_names, qualit
                 record = {"id": row_id, "messages": conversation}
             fh.write(orjson.dumps(record) + b"\n")
     if options.hf:
-        try:
-            import datasets
-        except ImportError:
-            raise CurateError(
-                "--hf needs the `datasets` package: pip install datasets (or the `train` extra)"
-            ) from None
+        import datasets
+
         datasets.Dataset(subset).save_to_disk(str(output / "dataset"))

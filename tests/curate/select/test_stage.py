@@ -240,3 +240,20 @@ def test_seed_changes_only_the_order_among_equal_scores(store, tmp_path):
     assert len(picks) > 1  # another order among equals...
     for rows in seeded:  # ...never a worse conversation
         assert [r["fake_score"] for r in rows] == [r["fake_score"] for r in plain]
+
+
+def test_hugging_face_datasets_folder(store, tmp_path, monkeypatch):
+    datasets = pytest.importorskip("datasets")
+    result = run_select(store, SelectOptions(per_tag=3, hf=True), tmp_path / "out")
+    loaded = datasets.load_from_disk(str(tmp_path / "out" / "dataset"))
+    subset = pq.read_table(tmp_path / "out" / "subset.parquet")
+    assert loaded.num_rows == result.selected == subset.num_rows
+    assert loaded["id"] == subset.column("id").to_pylist()
+    assert loaded[0]["messages"] == subset.column("messages")[0].as_py()
+    assert run_select(store, SelectOptions(per_tag=3, hf=True), tmp_path / "out").already_done
+    import sys
+
+    monkeypatch.setitem(sys.modules, "datasets", None)  # not installed
+    with pytest.raises(CurateError, match="pip install datasets"):
+        run_select(store, SelectOptions(per_tag=2, hf=True), tmp_path / "other")
+    assert not (tmp_path / "other").exists() and not (tmp_path / ".other.partial").exists()
