@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from curate.dedup import DEFAULT_CROSS_LINGUAL_THRESHOLD, DEFAULT_THRESHOLD
 from curate.dedup.grouping import Groups, greedy_groups
@@ -220,7 +219,7 @@ def run_dedup(
         pairs, stats, candidates = near_duplicate_pairs(vectors, last, langs, options, progress)
         crossing = int((pair_thresholds(pairs, langs, 0.0, 1.0) > 0.5).sum())
         groups = greedy_groups(base.num_rows, pairs, order)
-        _write(store, writer, base, groups)
+        _write(writer, base, groups)
         largest = largest_groups(groups, base.column("id").to_pylist(), limit=10)
         wall = time.perf_counter() - started
         search = {
@@ -249,28 +248,20 @@ def run_dedup(
     )
 
 
-def _write(store: Store, writer: SidecarWriter, base: pa.Table, groups: Groups) -> None:
+def _write(writer: SidecarWriter, base: pa.Table, groups: Groups) -> None:
     ids = base.column("id").to_numpy(zero_copy_only=False)
     sizes = groups.sizes()
-    offset = 0
-    pending = set(writer.pending())
-    for index, path in enumerate(store.base_shards()):
-        rows = pq.ParquetFile(path).metadata.num_rows
-        if index in pending:
-            sl = slice(offset, offset + rows)
-            writer.write(
-                index,
-                pa.table(
-                    {
-                        "id": pa.array(ids[sl], pa.string()),
-                        "dup_group": pa.array(ids[groups.representative[sl]], pa.string()),
-                        "dup_similarity": pa.array(groups.similarity[sl], pa.float32()),
-                        "dup_keep": pa.array(groups.keep[sl], pa.bool_()),
-                        "dup_group_size": pa.array(sizes[sl], pa.int32()),
-                    }
-                ),
-            )
-        offset += rows
+    writer.write_all(
+        pa.table(
+            {
+                "id": pa.array(ids, pa.string()),
+                "dup_group": pa.array(ids[groups.representative], pa.string()),
+                "dup_similarity": pa.array(groups.similarity, pa.float32()),
+                "dup_keep": pa.array(groups.keep, pa.bool_()),
+                "dup_group_size": pa.array(sizes, pa.int32()),
+            }
+        )
+    )
 
 
 def largest_groups(groups: Groups, ids: list[str], limit: int) -> list[dict[str, Any]]:

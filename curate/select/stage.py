@@ -410,6 +410,8 @@ def write_outputs(store, options, output, table, selection, bucket_names, qualit
     import orjson
     import pyarrow.parquet as pq
 
+    from curate.export import to_record
+
     output.mkdir(parents=True)
     rows = selection.row
     # messages are read shard by shard for the selected rows only
@@ -445,17 +447,7 @@ def write_outputs(store, options, output, table, selection, bucket_names, qualit
     pq.write_table(subset, output / "subset.parquet", compression="zstd")
     with open(output / "subset.jsonl", "wb") as fh:
         for row_id, conversation in zip(ids.to_pylist(), messages):
-            if options.format == "sharegpt":
-                names = {"user": "human", "assistant": "gpt", "system": "system"}
-                record = {
-                    "id": row_id,
-                    "conversations": [
-                        {"from": names.get(m["role"], m["role"]), "value": m["content"]}
-                        for m in conversation
-                    ],
-                }
-            else:
-                record = {"id": row_id, "messages": conversation}
+            record = to_record({"id": row_id, "messages": conversation}, options.format)
             fh.write(orjson.dumps(record) + b"\n")
     if options.hf:
         import datasets

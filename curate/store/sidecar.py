@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,21 @@ class SidecarWriter:
             )
         write_table_atomic(table, self.dir / shard_name(index))
         shutil.rmtree(self._parts_dir(index), ignore_errors=True)
+
+    def write_all(self, table: pa.Table, progress: Callable[[int], None] | None = None) -> None:
+        """``table`` holds every base row in base order: cut into shards, each written if pending.
+
+        For stages that compute the whole store at once (clusters, dedup groups, tag mappings).
+        """
+        pending = set(self.pending())
+        offset = 0
+        for index in range(self.store.num_shards):
+            rows = self.store.shard_rows(index)
+            if index in pending:
+                self.write(index, table.slice(offset, rows))
+            offset += rows
+            if progress is not None:
+                progress(rows)
 
     def _parts_dir(self, index: int):
         return self.dir / "parts" / f"{index:05d}"

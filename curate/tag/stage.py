@@ -15,6 +15,7 @@ so a run killed while writing shards recomputes it and writes the missing shards
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -103,27 +104,18 @@ def run_cluster_tag(
         texts = [cluster.user_text(m) for m in table.column("messages").to_pylist()]
         names, tops = cluster.name_clusters(texts, labels, k, params.name_terms)
         tag_of = np.asarray(names, dtype=object)[labels] if n else np.array([], dtype=object)
-        offset = 0
-        pending = set(writer.pending())
-        for index in range(store.num_shards):
-            rows = store.shard_rows(index)
-            if index in pending:
-                part = slice(offset, offset + rows)
-                writer.write(
-                    index,
-                    pa.table(
-                        {
-                            "id": table.column("id").slice(offset, rows),
-                            "tags": pa.array([[t] for t in tag_of[part]], pa.list_(pa.string())),
-                            "tag_primary": pa.array(list(tag_of[part]), pa.string()),
-                            "tag_cluster": pa.array(labels[part], pa.int32()),
-                            "tag_similarity": pa.array(similarity[part], pa.float32()),
-                        }
-                    ),
-                )
-            offset += rows
-            if progress is not None:
-                progress(rows)
+        writer.write_all(
+            pa.table(
+                {
+                    "id": table.column("id"),
+                    "tags": pa.array([[t] for t in tag_of], pa.list_(pa.string())),
+                    "tag_primary": pa.array(list(tag_of), pa.string()),
+                    "tag_cluster": pa.array(labels, pa.int32()),
+                    "tag_similarity": pa.array(similarity, pa.float32()),
+                }
+            ),
+            progress,
+        )
         sizes = np.bincount(labels, minlength=k) if n else np.zeros(0, dtype=int)
         tag_table = sorted(
             (
@@ -234,8 +226,6 @@ def run_llm_raw_tags(
                     progress(len(results))
             writer.write_from_parts(index, RAW_SCHEMA)
         table = store.read_sidecar(name).select(["tag_status"])
-        from collections import Counter
-
         writer.finish(
             {
                 "rows": table.num_rows,
@@ -287,20 +277,15 @@ def run_normalize(
     run_params = {**how, "raw": raw_manifest.get("fingerprint"), "mapping_sha256": digest}
     with store.lock():
         writer = SidecarWriter(store, name, run_params, overwrite=True)
-        offset = 0
-        for index in range(store.num_shards):
-            rows = store.shard_rows(index)
-            writer.write(
-                index,
-                pa.table(
-                    {
-                        "id": raw.column("id").slice(offset, rows),
-                        "tags": pa.array(tag_lists[offset : offset + rows], pa.list_(pa.string())),
-                        "tag_primary": pa.array(primary[offset : offset + rows], pa.string()),
-                    }
-                ),
+        writer.write_all(
+            pa.table(
+                {
+                    "id": raw.column("id"),
+                    "tags": pa.array(tag_lists, pa.list_(pa.string())),
+                    "tag_primary": pa.array(primary, pa.string()),
+                }
             )
-            offset += rows
+        )
         variants: dict[str, list[str]] = {}
         for raw_tag, canonical in mapping.canonical.items():
             if canonical is not None and raw_tag != canonical:
