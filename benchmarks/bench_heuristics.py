@@ -72,7 +72,7 @@ def main() -> None:
             f"median {rows / statistics.median(walls):,.0f} conversations/s, "
             f"best {rows / min(walls):,.0f} conversations/s"
         )
-        print(f"status: {result.statuses}")
+        print(f"status: {result.counts['status']}")
         table = store.read(columns=["messages"], sidecars=["score.heuristics"])
         report(table, args.examples)
 

@@ -14,7 +14,7 @@ Both sides score the same conversations with the same random weights:
 
 * **naive** (the model card): one conversation at a time,
   ``tokenizer.apply_chat_template(messages, return_tensors="pt")``, ``model(input_ids)``,
-  ``.score.item()``: the authors' architecture (:class:`scorers.testing.ReferenceArmoRM`);
+  ``.score.item()``: the authors' architecture (:class:`curate.testing.tiny_models.ReferenceArmoRM`);
 * **curate**: :class:`scorers.armorm.ArmoRMScorer` on the same weights (``prepare`` +
   ``run``: chat template and tokenizer included, sequentially, no overlap credited):
   length-sorted batches packed to a token budget, SDPA, bf16 on GPU.
@@ -86,8 +86,8 @@ def load_conversations(n: int, seed: int) -> list[list[dict]]:
 
 
 def build(size: str, device: str, dtype: torch.dtype, texts: list[str]):
+    from curate.testing.tiny_models import build_llama3_tokenizer, build_reference_armorm
     from scorers.armorm import ArmoRMRewardModel
-    from scorers.testing import build_llama3_tokenizer, build_reference_armorm
 
     tokenizer = build_llama3_tokenizer(corpus=texts, vocab_size=32000)
     torch.set_default_dtype(dtype)
@@ -183,8 +183,8 @@ def main() -> None:
     tokenizer, reference, ours = build(size, device, dtype, texts)
     print(f"setup {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
+    from curate.models.batching import padding_fraction, plan_batches
     from scorers.armorm import ArmoRMScorer
-    from scorers.batching import padding_fraction, plan_batches
 
     max_length = min(args.max_length, ours.config.max_position_embeddings)
     scorer = ArmoRMScorer(

@@ -41,7 +41,7 @@ def main() -> None:
     from transformers import LlamaForCausalLM
 
     from curate.llm import resolve_backend
-    from scorers.testing import build_llama3_tokenizer, llama_config
+    from curate.testing.tiny_models import build_llama3_tokenizer, llama_config
     from taggers.instag import InstagParams, InstagTagger
 
     if not torch.cuda.is_available():

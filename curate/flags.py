@@ -15,12 +15,47 @@ Flags are signals for later stages (the heuristic scorer, selection), not verdic
 
 Adapters add flags that only they can know: ``undesirable`` (a KTO example labelled
 false), ``preference_tie``, ``preference_identical``, ``rejected_prefix_differs``.
+
+This module is the one place that spells the flag names and the sets of them that
+later stages act on: :data:`QUALITY_FLAGS` (dedup keeps the member with fewer of
+them) and :data:`TEMPLATE_FLAGS` (the heuristic scorer's ``template`` penalty).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+
+# -- the names
+TEMPLATE_TOKENS_FLAG = "template_tokens"
+PLACEHOLDER_FLAG = "placeholder"
+ENDS_ON_USER_FLAG = "ends_on_user"
+NO_ASSISTANT_FLAG = "no_assistant"
+EMPTY_TURN_FLAG = "empty_turn"
+ROLE_ORDER_FLAG = "role_order"
+UNDESIRABLE_FLAG = "undesirable"
+PREFERENCE_TIE_FLAG = "preference_tie"
+PREFERENCE_IDENTICAL_FLAG = "preference_identical"
+REJECTED_PREFIX_DIFFERS_FLAG = "rejected_prefix_differs"
+
+#: Flags of :func:`text_flags`, of :func:`structure_flags`, and those only an adapter can know.
+TEXT_FLAGS = (TEMPLATE_TOKENS_FLAG, PLACEHOLDER_FLAG)
+STRUCTURE_FLAGS = (ENDS_ON_USER_FLAG, NO_ASSISTANT_FLAG, EMPTY_TURN_FLAG, ROLE_ORDER_FLAG)
+ADAPTER_FLAGS = (
+    UNDESIRABLE_FLAG,
+    PREFERENCE_TIE_FLAG,
+    PREFERENCE_IDENTICAL_FLAG,
+    REJECTED_PREFIX_DIFFERS_FLAG,
+)
+ALL_FLAGS = (*TEXT_FLAGS, *STRUCTURE_FLAGS, *ADAPTER_FLAGS)
+
+#: Flags that count against a conversation: of near-duplicates, dedup's fallback rule
+#: keeps the one with the fewest (``curate.dedup.ranking``). The preference flags say
+#: nothing about the chosen conversation itself.
+QUALITY_FLAGS = (*TEXT_FLAGS, *STRUCTURE_FLAGS, UNDESIRABLE_FLAG)
+#: Template debris: the heuristic scorer's ``template`` term (``scorers.heuristics``).
+#: The order is recorded in that scorer's parameters: keep it.
+TEMPLATE_FLAGS = (TEMPLATE_TOKENS_FLAG, PLACEHOLDER_FLAG, EMPTY_TURN_FLAG)
 
 TEMPLATE_TOKENS = re.compile(
     r"<\|(?:im_start|im_end|im_sep|endoftext|eot_id|eom_id|start_header_id|end_header_id|begin_of_text"
@@ -44,32 +79,32 @@ def text_flags(text: str) -> list[str]:
         return []  # every pattern below needs one of these characters
     flags = []
     if (has_bracket or "<" in text) and TEMPLATE_TOKENS.search(text):
-        flags.append("template_tokens")
+        flags.append(TEMPLATE_TOKENS_FLAG)
     if (has_bracket or "{{" in text) and PLACEHOLDER.search(
         CODE_FENCE.sub("", text) if "```" in text else text
     ):
-        flags.append("placeholder")
+        flags.append(PLACEHOLDER_FLAG)
     return flags
 
 
 def structure_flags(roles: Sequence[str], contents: Sequence[str]) -> list[str]:
     """Flags that look at the sequence of turns."""
     if len(roles) == 2 and roles[0] == "user" and roles[1] == "assistant":  # the common case
-        return [] if contents[0].strip() and contents[1].strip() else ["empty_turn"]
+        return [] if contents[0].strip() and contents[1].strip() else [EMPTY_TURN_FLAG]
     flags = []
     if roles[-1] == "user":
-        flags.append("ends_on_user")
+        flags.append(ENDS_ON_USER_FLAG)
     if "assistant" not in roles:
-        flags.append("no_assistant")
+        flags.append(NO_ASSISTANT_FLAG)
     if any(not c.strip() for c in contents):
-        flags.append("empty_turn")
+        flags.append(EMPTY_TURN_FLAG)
     expected = "user"
     start = 0
     while start < len(roles) and roles[start] == "system":
         start += 1
     for role in roles[start:]:
         if role != expected:
-            flags.append("role_order")
+            flags.append(ROLE_ORDER_FLAG)
             break
         expected = "assistant" if expected == "user" else "user"
     return flags

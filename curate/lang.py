@@ -41,6 +41,14 @@ LUT_SIZE = 0x30000  # BMP + SIP (CJK extension B lives at U+20000..U+2A6DF)
 
 CJK_WEIGHT = 3.0
 
+#: Codes that name no language: ``und`` (undetermined: no letters at all) and ``other``
+#: (letters, but of a language this module does not tell apart). Stages that compare
+#: languages treat them as unknown (dedup's cross-lingual threshold, the heuristic
+#: scorer's language match) and import them from here.
+UND = "und"
+OTHER = "other"
+UNKNOWN_LANGS = (UND, OTHER)
+
 # Script groups compared for dominance, with the class columns they sum.
 _GROUPS = (
     ("Latn", (LATIN, LATIN_EXT), 1.0),
@@ -65,7 +73,7 @@ _SIMPLE_LANG = {
     "Thai": "th",
     "Grek": "el",
     "Hebr": "he",
-    "Zzzz": "other",
+    "Zzzz": OTHER,
 }
 _SIMPLE_LANGS = np.array([_SIMPLE_LANG.get(s, "") for s in _SCRIPT_NAMES], dtype=object)
 
@@ -256,9 +264,9 @@ def decide(counts: np.ndarray, english: np.ndarray) -> tuple[list[str], list[str
     latin = col[LATIN] + col[LATIN_EXT]
     other = latn & ((col[LATIN_EXT] > 0.02 * latin) | ((latin >= 20) & ~english))
     lang[latn] = "en"
-    lang[other] = "other"
+    lang[other] = OTHER
 
-    lang[~has_letters], script[~has_letters] = "und", "Zyyy"
+    lang[~has_letters], script[~has_letters] = UND, "Zyyy"
     return lang.tolist(), script.tolist()
 
 

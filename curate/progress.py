@@ -3,10 +3,18 @@
 The bars refresh from the caller's thread (at most ``REFRESH_HZ`` times a second)
 instead of rich's background thread, so a stage may fork worker processes while
 a bar is shown.
+
+Output that does not go to a terminal (a log file, a pipe, a CI job, captured test
+output) is never wrapped at a width: its consoles soft-wrap and are
+:data:`LOG_WIDTH` wide, so each message stays on one line whatever the length of
+the paths in it, ``COLUMNS`` or the size of the terminal the command was started
+from, and logs can be grepped line by line. On a terminal, rich fits the output to
+the window as usual.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,21 +34,49 @@ from rich.progress import (
 from rich.text import Text
 
 REFRESH_HZ = 8
-_console: Console | None = None
+#: Width of a console that does not write to a terminal: wider than any table of ours,
+#: so that only a terminal's window ever wraps a line (text itself is soft-wrapped).
+LOG_WIDTH = 1 << 14
+_console: tuple[object, Console] | None = None
+
+
+def _is_tty(stream: object) -> bool:
+    """Whether ``stream`` is a terminal (not rich's guess, which FORCE_COLOR sways)."""
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console on stdout (or stderr) that wraps lines only on a terminal.
+
+    Not a terminal: soft wrap and :data:`LOG_WIDTH` columns, so one message is one
+    line. Colours still follow rich's rules (``NO_COLOR``, ``FORCE_COLOR``); Jupyter
+    keeps rich's own width.
+    """
+    default = Console(stderr=stderr)
+    if default.is_jupyter or _is_tty(sys.stderr if stderr else sys.stdout):
+        return default
+    return Console(stderr=stderr, width=LOG_WIDTH, soft_wrap=True)
 
 
 def console() -> Console:
-    """The stderr console shared by progress bars and summaries."""
+    """The stderr console shared by progress bars and summaries.
+
+    One per stderr stream: a new one when ``sys.stderr`` is replaced (a test
+    runner capturing output), so that it is a terminal's console only on a terminal.
+    """
     global _console
-    if _console is None:
-        _console = Console(stderr=True)
-    return _console
+    stream = sys.stderr
+    if _console is None or _console[0] is not stream:
+        _console = (stream, make_console(stderr=True))
+    return _console[1]
 
 
 def report_console() -> Console:
-    """A stdout console for end-of-stage summaries; wide when not a terminal (logs, CI)."""
-    out = Console()
-    return out if out.is_terminal else Console(width=160)
+    """A stdout console for end-of-stage summaries; see :func:`make_console`."""
+    return make_console(stderr=False)
 
 
 class ItemsColumn(ProgressColumn):

@@ -14,32 +14,52 @@ The config names the store and, per stage, the options of that stage's command
 
 Stages run in the order ``ingest, embed, tag, score, dedup, select`` (dedup after
 score so that it keeps the best-scored member); a stage missing from the config
-or set to ``false`` is skipped. Each stage is the very command a user would type,
-so it is skipped when already done with the same parameters, refuses to mix
+or set to ``false`` is skipped. Each stage is the command a user would type,
+called with the config's options typed and checked by the command's own
+declarations (an unknown option or a bad value stops the run before any stage
+starts), so it is skipped when already done with the same parameters, refuses to mix
 results built with other parameters (``--overwrite`` per stage), and resumes
 where a killed run stopped.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curate.config import key_values, load_yaml_mapping
 from curate.errors import InputError
 
 STAGES = ("ingest", "embed", "tag", "score", "dedup", "select")
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    import yaml
+@dataclass
+class Step:
+    """One stage of a run: the command and its options as the config gives them."""
 
-    try:
-        config = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise InputError(f"config file {str(path)!r} not found") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"config file {str(path)!r} is not valid YAML: {exc}") from None
-    if not isinstance(config, dict) or "store" not in config:
+    stage: str
+    store: str
+    options: dict[str, Any] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)  # ingest only
+
+    def describe(self) -> str:
+        """The command line a user would type for this step (for the log)."""
+        parts = ["curate", self.stage, *self.inputs]
+        parts += ["--store", self.store] if self.stage == "ingest" else [self.store]
+        for key, value in self.options.items():
+            flag = "--" + str(key).replace("_", "-")
+            if value is True:
+                parts.append(flag)
+            elif value not in (None, False):
+                for item in value if isinstance(value, list | tuple) else [value]:
+                    parts += [flag, str(key_values(item))]
+        return " ".join(parts)
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    config = load_yaml_mapping(path)
+    if "store" not in config:
         raise InputError(f"config file {str(path)!r} must be a mapping with a `store:` entry")
     unknown = sorted(set(config) - {"store", *STAGES})
     if unknown:
@@ -49,46 +69,52 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return config
 
 
-def option_args(options: dict[str, Any]) -> list[str]:
-    """``{"per-tag": 50, "quiet": True, "weights": {"a": 1}}`` -> ``["--per-tag", "50", "--quiet", "--weights", "a=1"]``."""
-    args: list[str] = []
-    for key, value in options.items():
-        flag = "--" + str(key).replace("_", "-")
-        if value is None or value is False:
-            continue
-        if value is True:
-            args.append(flag)
-        elif isinstance(value, dict):
-            args += [flag, ",".join(f"{k}={v}" for k, v in value.items())]
-        elif isinstance(value, list | tuple):
-            for item in value:
-                args += [flag, str(item)]
-        else:
-            args += [flag, str(value)]
-    return args
-
-
-def plan(config: dict[str, Any], base: Path | None = None) -> list[list[str]]:
-    """The command lines to run, in order (paths relative to the config file's folder)."""
+def plan(config: dict[str, Any], base: Path | None = None) -> list[Step]:
+    """The steps to run, in order (paths relative to the config file's folder)."""
     base = base or Path.cwd()
-    store = str((base / str(config["store"])).resolve()) if base else str(config["store"])
-    commands = []
+    store = str((base / str(config["store"])).resolve())
+    steps = []
     for stage in STAGES:
         section = config.get(stage)
         if section is None or section is False:
             continue
-        entries = section if isinstance(section, list) else [section]
-        for entry in entries:
+        for entry in section if isinstance(section, list) else [section]:
             entry = dict(entry or {})
+            inputs: list[str] = []
             if stage == "ingest":
-                inputs = entry.pop("inputs", None)
-                if not inputs:
+                given = entry.pop("inputs", None)
+                if not given:
                     raise InputError("the ingest section needs `inputs:` (files or folders)")
-                inputs = [inputs] if isinstance(inputs, str) else inputs
-                paths = [str((base / str(p)).resolve()) for p in inputs]
-                commands.append(["ingest", *paths, "--store", store, *option_args(entry)])
-            else:
-                if stage == "select" and "output" in entry:
-                    entry["output"] = str((base / str(entry["output"])).resolve())
-                commands.append([stage, store, *option_args(entry)])
-    return commands
+                given = [given] if isinstance(given, str) else given
+                inputs = [str((base / str(p)).resolve()) for p in given]
+            if stage == "select" and "output" in entry:
+                entry["output"] = str((base / str(entry["output"])).resolve())
+            steps.append(Step(stage, store, entry, inputs))
+    return steps
+
+
+def step_command(step: Step) -> tuple[Any, dict[str, Any]]:
+    """The step's click command and its options, typed and checked as the CLI would."""
+    import click
+
+    from curate.cli import cli
+    from curate.config import typed_values
+
+    command = cli.get_command(click.Context(cli), step.stage)
+    return command, typed_values(command, step.options, f"config section `{step.stage}`")
+
+
+def run_step(step: Step) -> Any:
+    """Run one step: the stage's own command, called with typed options (no argv)."""
+    import click
+
+    from curate.cli import cli
+    from curate.config import typed_values
+
+    command, kwargs = step_command(step)
+    if step.stage == "ingest":
+        kwargs.update(typed_values(command, {"inputs": step.inputs, "store": step.store}, "ingest"))
+    else:
+        kwargs.update(typed_values(command, {"store": step.store}, step.stage))
+    with click.Context(cli, info_name="curate") as root:
+        return root.invoke(command, **kwargs)

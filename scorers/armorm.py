@@ -38,8 +38,8 @@ from transformers import LlamaConfig, LlamaModel
 from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
 
 from curate.errors import CurateError
+from curate.models.hub import read_config, weight_files
 from scorers import chat
-from scorers.hub import read_config, weight_files
 from scorers.reward import RewardModelScorer
 
 HUB_ID = "RLHFlow/ArmoRM-Llama3-8B-v0.1"

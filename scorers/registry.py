@@ -45,7 +45,7 @@ def _is_armorm(ref: str) -> bool:
 
     path = Path(ref).expanduser()
     if path.is_dir() and (path / "config.json").is_file():
-        from scorers.hub import read_config
+        from curate.models.hub import read_config
 
         return ARCHITECTURE in (read_config(path).get("architectures") or [])
     return ref == HUB_ID

@@ -8,7 +8,7 @@ Throughput, and why the results do not depend on batching:
 
 * Conversations are rendered and tokenized in :meth:`prepare` (CPU; the score
   stage runs it in a background thread for the next chunk while the model works).
-* Rows are sorted by length and packed to a token budget (:mod:`scorers.batching`),
+* Rows are sorted by length and packed to a token budget (:mod:`curate.models.batching`),
   padded on the right; bf16 and SDPA attention on GPU. Decoder models need no
   attention mask: under causal attention a real token never attends to the pads
   after it, so SDPA can use its flash kernel (a mask would force a slower one).
@@ -30,38 +30,14 @@ import numpy as np
 import pyarrow as pa
 
 from curate.errors import CurateError
+from curate.models.batching import pad_right, plan_batches
+from curate.models.device import resolve_device, resolve_dtype
+from curate.models.hub import model_dir, model_identity, weight_files
 from scorers import chat
 from scorers.base import Conversation, Progress, Scorer
-from scorers.batching import pad_right, plan_batches
-from scorers.hub import model_dir, model_identity, weight_files
 
-DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16"}
-DTYPES |= {"fp32": "float32", "float32": "float32"}
 DEFAULT_MAX_LENGTH = 8192
 DEFAULT_TOKEN_BUDGET = {"cuda": 32768, "cpu": 2048}  # CPU: larger batches spill the caches
-
-
-def resolve_device(device: str | None) -> str:
-    import torch
-
-    if device in (None, "", "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise CurateError(f"--device {device}: CUDA is not available on this machine")
-    return device
-
-
-def resolve_dtype(dtype: str | None, device: str) -> Any:
-    """``auto``: bf16 on a GPU that supports it (else fp16), fp32 on CPU."""
-    import torch
-
-    if dtype in (None, "", "auto"):
-        if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
-    if dtype not in DTYPES:
-        raise CurateError(f"--dtype {dtype}: choose auto, bf16, fp16 or fp32")
-    return getattr(torch, DTYPES[dtype])
 
 
 class RewardModelScorer(Scorer):

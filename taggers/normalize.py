@@ -27,7 +27,8 @@ parameters, timing and tags in/out in the table's report:
    A !~ C collapses into one group, as it would with single linkage (connected
    components) or InsTag's DBSCAN. Similarities are computed in row blocks
    against the leaders only, so memory stays bounded (no N x N matrix).
-   The same rule groups near-duplicate conversations in ``curate.dedup``.
+   The rule is :func:`curate.dedup.grouping.greedy_groups`, the one that groups
+   near-duplicate conversations in ``curate.dedup``.
 4. :func:`aggregate_association`: a tag that almost always occurs together with
    a more frequent one is merged into it (InsTag: FP-Growth, support 40,
    confidence 99%). Here, pairwise rules a -> b with support(a, b) >=
@@ -63,6 +64,9 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 import snowballstemmer
+
+from curate.dedup.grouping import greedy_groups
+from curate.dedup.search import Pairs
 
 __all__ = [
     "STEPS",
@@ -442,8 +446,9 @@ def leader_clusters(
 
     Rows are visited in order (put the most frequent first): row i joins the
     leader j < i with the highest similarity ``vectors[i] @ vectors[j]`` >=
-    ``threshold`` (ties: the earlier leader), else becomes a leader. Rows are
-    compared in blocks of ``block_rows`` against the leaders found so far, so
+    ``threshold`` (ties: the earlier leader), else becomes a leader. That is the
+    rule of :func:`curate.dedup.grouping.greedy_groups`, which decides here too.
+    Rows are compared in blocks of ``block_rows`` against the leaders found so far, so
     peak memory is one ``block_rows x leaders`` block, never ``n x n``.
     Deterministic; give L2-normalised rows for cosine similarity.
     """
@@ -464,6 +469,8 @@ def leader_clusters(
         size = stop - start
         own = np.arange(start, stop, dtype=np.int64)
         if n_leaders:
+            # All earlier leaders come before every row of the block, so a row's
+            # choice among them is its most similar one (argmax: ties to the earliest).
             sims = rows @ leaders[:n_leaders].T
             best = sims.argmax(axis=1)
             best_sim = sims[np.arange(size), best]
@@ -472,22 +479,50 @@ def leader_clusters(
         else:
             best_sim = np.full(size, -np.inf, dtype=np.float32)
             assigned = own.copy()
-        is_leader = assigned == own  # final for rows without a candidate inside the block
+        # Rows similar to an earlier row of the block: the greedy rule decides them, on
+        # the pairs inside the block plus each such row's best earlier leader.
         inner = rows @ rows.T
-        candidate = np.tril(inner >= threshold, -1)
-        for r in np.flatnonzero(candidate.any(axis=1)).tolist():
-            earlier = np.flatnonzero(candidate[r, :r] & is_leader[:r])
-            if earlier.size:
-                k = earlier[inner[r, earlier].argmax()]
-                if inner[r, k] > best_sim[r]:  # a tie goes to the earlier, previous-block leader
-                    assigned[r] = start + k
-                    is_leader[r] = False
+        later, earlier = np.nonzero(np.tril(inner >= threshold, -1))
+        if len(later):
+            _resolve_block(start, assigned, best_sim, threshold, later, earlier, inner)
         leader_of[start:stop] = assigned
-        new = np.flatnonzero(is_leader)
+        new = np.flatnonzero(assigned == own)
         leaders[n_leaders : n_leaders + len(new)] = rows[new]
         leader_index[n_leaders : n_leaders + len(new)] = start + new
         n_leaders += len(new)
     return leader_of
+
+
+def _resolve_block(
+    start: int,
+    assigned: np.ndarray,
+    best_sim: np.ndarray,
+    threshold: float,
+    later: np.ndarray,
+    earlier: np.ndarray,
+    inner: np.ndarray,
+) -> None:
+    """Apply :func:`~curate.dedup.grouping.greedy_groups` to one block's similar pairs.
+
+    Nodes: the earlier leaders that some row of the pairs is within the threshold
+    of (first, in index order: they come before the block), then the rows of the
+    pairs. Edges: the pairs, and each row to its best earlier leader. Updates
+    ``assigned`` (global indices) for the rows of the pairs.
+    """
+    rows = np.union1d(later, earlier)  # block-local, ascending
+    has_leader = rows[best_sim[rows] >= threshold]
+    outside = np.unique(assigned[has_leader])  # global indices, all < start
+    local = np.full(len(assigned), -1, dtype=np.int64)  # block row -> node
+    local[rows] = len(outside) + np.arange(len(rows))
+    total = len(outside) + len(rows)
+    pairs = Pairs(
+        np.concatenate([local[later], np.searchsorted(outside, assigned[has_leader])]),
+        np.concatenate([local[earlier], local[has_leader]]),
+        np.concatenate([inner[later, earlier], best_sim[has_leader]]).astype(np.float32),
+    )
+    groups = greedy_groups(total, pairs, np.arange(total))
+    node_index = np.concatenate([outside, start + rows])  # node -> global row index
+    assigned[rows] = node_index[groups.representative[len(outside) :]]
 
 
 def aggregate_semantic(

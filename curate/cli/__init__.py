@@ -12,7 +12,7 @@ import sys
 import click
 
 from curate import __version__
-from curate.errors import CurateError
+from curate.errors import CurateError, os_error_message
 
 # name -> (module, attribute, one-line help shown by `curate --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "tag": (
         "curate.cli.tag",
         "tag",
-        "Tag every conversation and cluster by tag (offline clusters; LLM tagger planned).",
+        "Tag every conversation: offline embedding clusters, or an LLM tagger (InsTag).",
     ),
     "tags": (
         "curate.cli.tag",
@@ -101,14 +101,29 @@ def cli() -> None:
 
 def fail(message: str, code: int = 1) -> None:
     """Print one red line on stderr and exit."""
-    click.secho(f"error: {message}", fg="red", err=True)
+    line = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    click.secho(f"error: {line}", fg="red", err=True)
     sys.exit(code)
+
+
+def named_paths(argv: list[str]) -> list[str]:
+    """Every command-line value that could be a path (``--opt=value`` and bare words)."""
+    named = []
+    for token in argv:
+        if token.startswith("-") and token != "-":
+            if "=" not in token:
+                continue
+            token = token.split("=", 1)[1]
+        if token and token != "-":
+            named.append(token)
+    return named
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: user errors are one red line and exit status 1."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        code = cli.main(args=argv, prog_name="curate", standalone_mode=False)
+        code = cli.main(args=args, prog_name="curate", standalone_mode=False)
     except CurateError as exc:
         fail(str(exc))
     except click.exceptions.Abort:
@@ -118,4 +133,39 @@ def main(argv: list[str] | None = None) -> None:
         fail(f"{exc.format_message()} (see `{command} --help`)")
     except KeyboardInterrupt:
         fail("interrupted; run the same command again to resume where it stopped", 130)
+    except OSError as exc:  # a full disk, a read-only store, a path the user named
+        if isinstance(exc, BrokenPipeError) and _stdout_is_a_pipe():
+            # `curate export STORE -o - | head`: the reader has what it wanted
+            _silence_stdout()
+            sys.exit(1)
+        message = os_error_message(exc, named_paths(args))
+        if message is None:
+            raise  # unexpected: keep the traceback
+        fail(message)
+    except Exception as exc:  # a full disk can surface as the cause of another error
+        message = os_error_message(exc, [])
+        if message is None:
+            raise
+        fail(message)
     sys.exit(code or 0)
+
+
+def _stdout_is_a_pipe() -> bool:
+    import os
+    import stat
+
+    try:
+        return stat.S_ISFIFO(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that flushing it at exit does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

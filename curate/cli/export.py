@@ -13,11 +13,11 @@ from curate.cli.options import config_option, quiet_option
     "--output",
     "-o",
     required=True,
-    type=click.Path(dir_okay=False),
-    help="JSONL file to write (.gz compresses).",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="JSONL file to write (.gz compresses), - for stdout, or a FIFO / device (written in place).",
 )
 @click.option(
-    "--format",
+    "--output-format",
     "fmt",
     type=click.Choice(["messages", "sharegpt"]),
     default="messages",
@@ -41,8 +41,9 @@ from curate.cli.options import config_option, quiet_option
 def export(store, output, fmt, langs, exclude_flags, limit, quiet):
     """Write the base table of STORE to --output as JSON Lines, in store order.
 
-    A preference row also carries "rejected" (the rejected answer). The output is
-    written under a temporary name and renamed when complete.
+    A preference row also carries "rejected" (the rejected answer). A file is
+    written under a temporary name and renamed when complete; `-o -` writes to
+    stdout. A path inside the store is refused.
     """
     from curate.export import export_jsonl
     from curate.progress import console, progress_bar
@@ -61,4 +62,5 @@ def export(store, output, fmt, langs, exclude_flags, limit, quiet):
             progress=lambda n: advance(n, n),
         )
     if not quiet:
-        console().print(f"wrote {written:,} conversations to {output} ({fmt})")
+        where = "stdout" if output == "-" else output
+        console().print(f"wrote {written:,} conversations to {where} ({fmt})")

@@ -91,11 +91,15 @@ def ingest(
     """Read conversation files into the store at --store.
 
     INPUT can be files, directories (walked for .json, .jsonl, .parquet, also .gz)
-    and glob patterns. Each file's layout and format are detected from its content:
-    ShareGPT, OpenAI messages, Alpaca (+ history, system), preference pairs, HH
-    transcripts, MOSS, FastChat answers, SQuAD, prompts without answers. Every record
-    ends in the base table, as an exact duplicate of a base row, or in the rejects
-    table with a reason. Interrupted runs resume when the same command is run again.
+    and glob patterns (a name that exists as a file, such as data[1].jsonl, is that
+    file). Each file's layout, encoding (UTF-8, UTF-16, UTF-32) and format are
+    detected from its content: ShareGPT, OpenAI messages, Alpaca (+ history, system),
+    preference pairs, HH transcripts, MOSS, FastChat answers, SQuAD, prompts without
+    answers. Every record ends in the base table, as an exact duplicate of a base row,
+    or in the rejects table with a reason; a file that cannot be read (permission
+    denied, a dangling link, a FIFO or a device) is one `unreadable` reject, a gzip
+    file cut short keeps its complete records. Interrupted runs resume when the same
+    command is run again.
     """
     from curate.ingest.pipeline import IngestOptions, Ingestor
     from curate.ingest.report import render

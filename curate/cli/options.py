@@ -13,7 +13,6 @@ the command (``ingest:``) applies to that command only, top-level keys to all::
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import click
 
@@ -23,37 +22,20 @@ from curate.errors import InputError
 def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    import yaml
+    from curate.config import load_yaml_mapping, param_name
 
-    try:
-        data = yaml.safe_load(Path(value).read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise click.BadParameter(f"config file {value!r} not found") from None
-    except yaml.YAMLError as exc:
-        raise click.BadParameter(f"config file {value!r} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise click.BadParameter(
-            f"config file {value!r} must hold a mapping of option names to values"
-        )
+    data = load_yaml_mapping(value)
     command = ctx.command.name
     merged = {k: v for k, v in data.items() if not isinstance(v, dict)}
     section = data.get(command)
     if isinstance(section, dict):
         merged.update(section)
-    # Accept the parameter name (max_chars) and every flag spelling (--max-chars, --map).
-    known = {}
-    for param in ctx.command.params:
-        known[param.name] = param.name
-        for opt in getattr(param, "opts", []):
-            known[opt.lstrip("-").replace("-", "_")] = param.name
     defaults = {}
     for key, val in merged.items():
-        name = known.get(str(key).replace("-", "_"))
+        name = param_name(ctx.command, key)
         if name is None:
             if isinstance(section, dict) and key in section:
-                raise click.BadParameter(
-                    f"config file {value!r}: `{command}` has no option {key!r}"
-                )
+                raise InputError(f"config file {value!r}: `{command}` has no option {key!r}")
             continue  # top-level keys meant for other commands
         defaults[name] = val
     ctx.default_map = {**(ctx.default_map or {}), **defaults}

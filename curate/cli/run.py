@@ -17,14 +17,16 @@ def run(config, dry_run):
     """
     from pathlib import Path
 
-    from curate.cli import cli
     from curate.progress import report_console
-    from curate.run import load_config, plan
+    from curate.run import load_config, plan, run_step, step_command
 
     config_path = Path(config)
-    commands = plan(load_config(config_path), base=config_path.resolve().parent)
+    steps = plan(load_config(config_path), base=config_path.resolve().parent)
+    for step in steps:
+        step_command(step)  # a config error stops the run before any stage starts
     console = report_console()
-    for argv in commands:
-        console.print(f"[bold cyan]$ curate {' '.join(argv)}[/]")
+    for step in steps:
+        console.print(f"[bold cyan]$ {step.describe()}[/]", highlight=False)
         if not dry_run:
-            cli.main(args=argv, prog_name="curate", standalone_mode=False)
+            run_step(step)
+    return steps

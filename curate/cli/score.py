@@ -81,7 +81,8 @@ def score(
     Resumable chunk by chunk; a different model, dtype or max length refuses
     unless --overwrite (or writes beside under another --name).
     """
-    from curate.progress import progress_bar, report_console
+    from curate.cli.report import stage_done
+    from curate.progress import progress_bar
     from curate.score.stage import run_score
     from curate.store import Store
     from scorers.registry import resolve
@@ -112,23 +113,9 @@ def score(
             chunk_rows=chunk_rows,
             progress=lambda n, t: advance(n, n, t),
         )
-    if quiet:
-        return
-    console = report_console()
-    if result.already_done:
-        console.print(
-            f"[yellow]{result.name} is already complete with this model and these options: nothing to do[/]"
-        )
-    wall = result.wall_seconds or 0
-    statuses = ", ".join(f"{k} {v:,}" for k, v in result.statuses.items())
-    rates = []
-    if wall:
-        rates.append(f"{result.rows / wall:,.1f} conversations/s")
-        if result.tokens:
-            rates.append(f"{result.tokens / wall:,.0f} tokens/s")
-    console.print(
-        f"[bold]{result.name}[/]: {result.rows:,} conversations ({statuses}); "
-        + (f"{result.tokens:,} tokens; " if result.tokens else "")
-        + f"{wall:.1f} s"
-        + (f" ({', '.join(rates)})" if rates else "")
-    )
+    statuses = ", ".join(f"{k} {v:,}" for k, v in result.counts.get("status", {}).items())
+    tokens = result.counts.get("tokens", 0)
+    detail = f"{statuses}" + (f"; {tokens:,} tokens" if tokens else "")
+    if tokens and result.wall_seconds:
+        detail += f" ({tokens / result.wall_seconds:,.0f} tokens/s)"
+    stage_done(result, quiet, detail)

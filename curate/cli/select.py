@@ -10,7 +10,11 @@ from curate.cli.options import config_option, overwrite_option, parse_pairs, qui
 @click.command("select")
 @click.argument("store", type=click.Path(exists=True, file_okay=False))
 @click.option(
-    "--output", "-o", required=True, type=click.Path(file_okay=False), help="Output folder."
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder: new, empty, or holding an earlier selection (outside the store).",
 )
 @click.option(
     "--per-tag",
@@ -70,20 +74,21 @@ from curate.cli.options import config_option, overwrite_option, parse_pairs, qui
     help="Embedding sidecar for --tau [default: the default embedder's].",
 )
 @click.option(
-    "--lang",
+    "--lang-share",
     "lang_shares",
     multiple=True,
     metavar="LANG=SHARE",
-    help="Language shares of --total, e.g. zh-Hant=0.4,ru=0.2.",
+    help="Cap languages at shares of --total (each 0-1, summing to at most 1), "
+    "e.g. zh-Hant=0.4,ru=0.3.",
 )
 @click.option("--include-duplicates", is_flag=True, help="Let rows that dedup dropped compete too.")
 @click.option(
-    "--format",
+    "--output-format",
     "fmt",
     type=click.Choice(["messages", "sharegpt"]),
     default="messages",
     show_default=True,
-    help="subset.jsonl layout.",
+    help="subset.jsonl layout: messages {id, messages} or sharegpt {id, conversations}.",
 )
 @click.option(
     "--hf", is_flag=True, help="Also write a Hugging Face datasets folder (needs `datasets`)."
@@ -124,20 +129,22 @@ def select_cmd(
 
     Writes subset.jsonl, subset.parquet (with bucket, rank, combined score and
     reason per row) and report.json. Rows dropped by dedup never enter; scores are
-    standardized within each tag and combined by --weights.
+    standardized within each tag and combined by --weights. OUTPUT is never the
+    store or a folder inside or above it; --overwrite replaces only the files an
+    earlier selection wrote there.
     """
     from rich.table import Table
 
-    from curate.errors import CurateError
     from curate.progress import report_console
     from curate.select.stage import SelectOptions, run_select
     from curate.store import Store
 
-    try:
-        weight_map = {k: float(v) for k, v in parse_pairs(weights, "--weights").items()}
-        shares = {k: float(v) for k, v in parse_pairs(lang_shares, "--lang").items()}
-    except ValueError as exc:
-        raise CurateError(f"--weights and --lang take numbers: {exc}") from None
+    weight_map = _numbers(
+        parse_pairs(weights, "--weights"), "--weights", "armorm=1,heuristics=0.25"
+    )
+    shares = _numbers(
+        parse_pairs(lang_shares, "--lang-share"), "--lang-share", "zh-Hant=0.4,ru=0.3"
+    )
     options = SelectOptions(
         per_tag=None if no_per_tag else per_tag,
         total=total,
@@ -151,7 +158,7 @@ def select_cmd(
         embeddings=embeddings,
         lang_shares=shares,
         include_duplicates=include_duplicates,
-        format=fmt,
+        output_format=fmt,
         hf=hf,
         seed=seed,
     )
@@ -192,3 +199,17 @@ def select_cmd(
         f"excluded: {excluded or 'none'}; languages: {langs}; weights: {report['weights']}; dedup {report['dedup']}"
     )
     console.print(f"wrote {result.output}/subset.jsonl, subset.parquet, report.json")
+
+
+def _numbers(pairs: dict[str, str], option: str, example: str) -> dict[str, float]:
+    from curate.errors import InputError
+
+    out = {}
+    for key, value in pairs.items():
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise InputError(
+                f"{option} takes numbers, got {key}={value}; e.g. {option} {example}"
+            ) from None
+    return out

@@ -116,8 +116,10 @@ def tag(store, tagger, quiet, **opts):
     raw-to-canonical mapping to STORE/tags/instag.mapping.tsv (edit it and pass
     --mapping to re-apply it without the LLM), the normalized tags to tag.instag.
     """
-    from curate.progress import progress_bar, report_console
+    from curate.cli.report import stage_done
+    from curate.progress import progress_bar
     from curate.store import Store
+    from curate.tag.stage import tag_table_of
 
     st = Store.open(store)
     st.require_base()
@@ -138,16 +140,8 @@ def tag(store, tagger, quiet, **opts):
             )
     else:
         result = _instag(st, opts, quiet)
-    if quiet:
-        return
-    console = report_console()
-    if result.already_done:
-        console.print(
-            f"[yellow]{result.name} is already complete with these options: nothing to do[/]"
-        )
-    console.print(
-        f"[bold]{result.name}[/]: {result.rows:,} conversations, {len(result.tags):,} tags; "
-        f"{result.wall_seconds:.1f} s; `curate tags {store}` shows them"
+    stage_done(
+        result, quiet, f"{len(tag_table_of(result)):,} tags (`curate tags {store}` shows them)"
     )
 
 
@@ -155,7 +149,8 @@ def _instag(st, opts, quiet):
     """Raw LLM tags (unless an edited mapping is re-applied to complete ones), then normalization."""
     from curate.errors import CurateError
     from curate.progress import progress_bar
-    from curate.tag.stage import RAW_SUFFIX, run_llm_raw_tags, run_normalize, sidecar_name
+    from curate import names
+    from curate.tag.stage import run_llm_raw_tags, run_normalize
     from taggers.instag import PRESETS, InstagParams, InstagTagger
     from taggers.normalize import NormalizeParams
 
@@ -165,8 +160,9 @@ def _instag(st, opts, quiet):
         min_support=opts["min_support"],
         min_confidence=opts["min_confidence"],
     )
-    raw_manifest = st.manifest(f"sidecar.{sidecar_name('instag')}{RAW_SUFFIX}") or {}
-    if opts["mapping"] is None or raw_manifest.get("status") != "complete":
+    from curate.runner import is_complete
+
+    if opts["mapping"] is None or not is_complete(st, names.raw_tag_sidecar("instag")):
         if not opts["model"]:
             raise CurateError(
                 "--tagger instag needs --model (a path, hub id, served name, or InsTagger)"
@@ -235,11 +231,12 @@ def tags(store, tagger, top, examples, as_json):
 
     from curate.progress import report_console
     from curate.store import Store
+    from curate import names
     from curate.tag.stage import find_tags
 
     st = Store.open(store)
     name = find_tags(st, tagger)
-    manifest = st.manifest(f"sidecar.{name}")
+    manifest = st.manifest(names.manifest_name(name))
     table_rows = manifest["tag_table"]
     total = sum(r["count"] for r in table_rows) or 1
     if examples:

@@ -17,6 +17,11 @@ chain A~B, B~C with A and C not similar:
 Connected components (transitive closure) would instead drop C in the first case,
 and long chains of small edits would swallow unrelated texts. Ties in quality
 are broken by id, so the result does not depend on input order.
+
+This greedy **leader** rule is defined once, in :func:`greedy_groups`: dedup runs
+it on the near-duplicate pairs of conversations (kept = leader), and tag
+normalization (:func:`taggers.normalize.leader_clusters`) runs it on the similar
+pairs of tag names, block by block.
 """
 
 from __future__ import annotations
@@ -44,7 +49,19 @@ class Groups:
 
 
 def greedy_groups(n: int, pairs: Pairs, order: np.ndarray) -> Groups:
-    """Groups for ``n`` rows; ``order`` lists row indices from best to worst."""
+    """The greedy leader rule: groups for ``n`` rows; ``order`` lists row indices best first.
+
+    ``pairs`` are the pairs of rows that are similar enough (each with its
+    similarity; direction and order do not matter). Rows are visited in
+    ``order``; a row joins the **leader** (a kept row) visited before it that it
+    is most similar to, ties going to the leader visited first; a row with no
+    such leader becomes a leader itself (``keep``). Each row's
+    ``representative`` is its leader (itself for leaders) and ``similarity`` its
+    similarity to it (1.0 for leaders).
+
+    Rows without a pair are leaders without a visit, so the cost is one sort of
+    the pairs and a visit per row that has one.
+    """
     representative = np.arange(n, dtype=np.int64)
     similarity = np.ones(n, dtype=np.float32)
     keep = np.ones(n, dtype=bool)

@@ -114,18 +114,27 @@ def score_values(store: Store, base: pa.Table, spec: str) -> np.ndarray:
     return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
 
 
+RULE = "rule: fewer quality flags, more turns, more characters, smaller id"
+
+
+def keep_rule(spec: str) -> str:
+    """In words: the order a resolved ``--keep-by`` spec (not ``auto``) keeps members in."""
+    if spec == "rule":
+        return RULE
+    better = "lower" if spec.startswith("-") else "higher"
+    return f"{spec.lstrip('-')} ({better} is better), then the {RULE}"
+
+
 def keep_order(store: Store, base: pa.Table, keep_by: str = "auto") -> tuple[np.ndarray, str]:
     """Row indices from best to worst, and a description of the rule used."""
     spec = keep_by
     if spec == "auto":
         spec = find_auto_score(store) or "rule"
     keys = rule_keys(base)
-    description = "rule: fewer quality flags, more turns, more characters, smaller id"
     if spec != "rule":
         descending = not spec.startswith("-")
         values = score_values(store, base, spec.lstrip("-"))
         missing = np.isnan(values)
         primary = np.where(missing, 0.0, -values if descending else values)
         keys = [missing.astype(np.int8), primary, *keys]
-        description = f"{spec.lstrip('-')} ({'higher' if descending else 'lower'} is better), then the {description}"
-    return np.lexsort(keys[::-1]), description
+    return np.lexsort(keys[::-1]), keep_rule(spec)

@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from curate.dedup.search import RECALL_SAMPLE
+from curate import names
 from curate.dedup.stage import DedupResult, group_members
 from curate.store import Store
 
@@ -80,10 +81,10 @@ def render_summary(store: Store, result: DedupResult, console: Console) -> None:
 
 def render_groups(store: Store, n: int, console: Console) -> None:
     """The ``n`` largest groups: the kept member beside each dropped one."""
-    manifest = store.manifest("sidecar.dedup") or {}
+    manifest = store.manifest(names.manifest_name(names.DEDUP)) or {}
     largest = manifest.get("largest", [])[:n]
     if len(largest) < n:
-        table = store.read_sidecar("dedup").select(["dup_group", "dup_group_size"])
+        table = store.read_sidecar(names.DEDUP).select(["dup_group", "dup_group_size"])
         sizes = {}
         for gid, size in zip(
             table.column("dup_group").to_pylist(), table.column("dup_group_size").to_pylist()

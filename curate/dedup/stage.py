@@ -15,42 +15,76 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import click
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate import names
 from curate.dedup import DEFAULT_CROSS_LINGUAL_THRESHOLD, DEFAULT_THRESHOLD
 from curate.dedup.grouping import Groups, greedy_groups
-from curate.dedup.ranking import keep_order
+from curate.dedup.ranking import find_auto_score, keep_order, keep_rule
 from curate.dedup.search import Pairs, SearchStats, describe, near_pairs
 from curate.embed.stage import find_embeddings, vectors_of
-from curate.embed.text import DEFAULT_MODE
+from curate.embed.text import DEFAULT_MODE, MODES
 from curate.errors import CurateError, StoreError
-from curate.store import SidecarWriter, Store
+from curate.options import option
+from curate.runner import Stage, run_stage
+from curate.store import Store
 
-SIDECAR = "dedup"
 UNKNOWN_LANGS = np.array(["und", "other"], dtype=object)
 
 
 @dataclass(frozen=True)
 class DedupOptions:
-    threshold: float = DEFAULT_THRESHOLD
-    cross_lingual_threshold: float | None = (
-        DEFAULT_CROSS_LINGUAL_THRESHOLD  # None: same as threshold
+    threshold: float = option(
+        DEFAULT_THRESHOLD,
+        "Cosine similarity at or above which two conversations are near-duplicates.",
+        flag=("--threshold", "-t"),
+        type=float,
     )
-    embeddings: str | None = None  # an embedding sidecar by name; else embedder + text
-    embedder: str | None = None
-    text: str = DEFAULT_MODE
-    index: str = "auto"  # auto, exact, partition, faiss-flat, faiss-ivf
-    cells: int | None = None
-    nprobe: int | None = None
-    keep_by: str = "auto"
-    seed: int = 0
+    cross_lingual_threshold: float | None = option(
+        DEFAULT_CROSS_LINGUAL_THRESHOLD,
+        "Threshold for pairs in different languages or scripts (a translation scores lower than "
+        "a copy); equal to --threshold treats all pairs alike.",
+        type=float,
+    )
+    embedder: str | None = option(
+        None, "Use the embeddings of this embedder [default: use-multilingual]."
+    )
+    text: str = option(
+        DEFAULT_MODE,
+        "Use the embeddings of this text mode.",
+        type=click.Choice(MODES),
+    )
+    embeddings: str | None = option(
+        None, "An embedding sidecar by name (overrides --embedder/--text)."
+    )
+    index: str = option(
+        "auto",
+        "exact: all pairs; partition: k-means cells, each vector against its --nprobe nearest "
+        "cells (recall vs exact measured every run); faiss-flat/faiss-ivf: FAISS k-NN with a "
+        "saturation check; auto: exact up to 20,000 vectors, else partition.",
+        type=click.Choice(["auto", "exact", "partition", "faiss-flat", "faiss-ivf"]),
+    )
+    cells: int | None = option(
+        None, "k-means cells [default: ~N/256, a power of two].", type=click.IntRange(min=1)
+    )
+    nprobe: int | None = option(
+        None,
+        "Cells each vector is compared with [default: 6; faiss-ivf: 16].",
+        type=click.IntRange(min=1),
+    )
+    keep_by: str = option(
+        "auto",
+        "Which member to keep: auto (the score stage's score, else rule), rule, COLUMN or "
+        "SIDECAR:COLUMN; '-' prefix: lower is better.",
+    )
+    seed: int = option(0, "Seed of the k-means partition.", type=int)
 
 
 @dataclass
@@ -183,6 +217,11 @@ def near_duplicate_pairs(
     return pairs, stats, candidates
 
 
+def keep_sidecars(spec: str) -> list[str]:
+    """The sidecar a resolved ``--keep-by`` spec reads (``SIDECAR:COLUMN``), if any."""
+    return [spec.lstrip("-").split(":", 1)[0]] if ":" in spec else []
+
+
 def run_dedup(
     store: Store,
     options: DedupOptions,
@@ -196,39 +235,29 @@ def run_dedup(
         if value is not None and not 0.0 < value <= 1.0:
             raise CurateError(f"{flag} {value} must be in (0, 1]")
     store.require_base()
-    started = time.perf_counter()
     name = find_embeddings(store, options.embeddings, options.embedder, options.text)
-    base = store.read(columns=["id", "flags", "n_turns", "n_chars", "lang"])
-    order, rule = keep_order(store, base, options.keep_by)
-    embed_manifest = store.manifest(f"sidecar.{name}")
-    params = {
-        **{k: v for k, v in asdict(options).items() if k not in ("embedder", "text", "embeddings")},
-        "embeddings": name,
-        "embeddings_fingerprint": embed_manifest["fingerprint"],
-        "keep_rule": rule,
-    }
-    with store.lock():
-        writer = SidecarWriter(store, SIDECAR, params, overwrite=overwrite)
-        if writer.complete:
-            manifest = store.manifest(writer.manifest_name)
-            if progress is not None:
-                progress(base.num_rows)
-            return _result_from_manifest(manifest)
+    spec = options.keep_by
+    if spec == "auto":
+        spec = find_auto_score(store) or "rule"
+    summary: dict[str, Any] = {}
+
+    def compute_all(store: Store, _progress: Any) -> pa.Table:
+        base = store.read(columns=["id", "flags", "n_turns", "n_chars", "lang"])
+        order, _ = keep_order(store, base, spec)
         vectors, last = load_vectors(store, name, base.column("id"))
         langs = base.column("lang").to_numpy(zero_copy_only=False)
         pairs, stats, candidates = near_duplicate_pairs(vectors, last, langs, options, progress)
         crossing = int((pair_thresholds(pairs, langs, 0.0, 1.0) > 0.5).sum())
         groups = greedy_groups(base.num_rows, pairs, order)
-        _write(writer, base, groups)
         largest = largest_groups(groups, base.column("id").to_pylist(), limit=10)
-        wall = time.perf_counter() - started
-        search = {
+        summary["search"] = {
             **describe(stats),
             "pairs_before_last_exchange_check": candidates,
             "pairs": len(pairs),
             "cross_lingual_pairs": crossing,
         }
-        counts = {
+        summary["largest"] = largest
+        summary["counts"] = {
             "rows": base.num_rows,
             "pairs": len(pairs),
             "dropped": groups.dropped,
@@ -236,31 +265,36 @@ def run_dedup(
             "groups": int(np.sum(np.bincount(groups.representative, minlength=base.num_rows) > 1)),
             "largest_group": largest[0]["size"] if largest else 1,
         }
-        writer.finish(
-            counts,
-            search=search,
-            largest=largest,
-            wall_seconds=round(wall, 3),
-            rows_per_second=round(base.num_rows / wall, 1) if wall > 0 else None,
-        )
-    return DedupResult(
-        base.num_rows, len(pairs), groups.dropped, counts["groups"], largest, search, rule, wall
+        return groups_table(base, groups)
+
+    stage = Stage(
+        name=names.DEDUP,
+        params={
+            **{k: v for k, v in asdict(options).items() if k not in ("embedder", "text", "embeddings")},
+            "embeddings": name,
+            "keep_rule": keep_rule(spec),
+        },
+        sidecars=[name, *keep_sidecars(spec)],
+        compute_all=compute_all,
+        counts=lambda store: summary["counts"],
+        extra=lambda: {"search": summary["search"], "largest": summary["largest"]},
     )
+    on_rows = None if progress is None else (lambda n, _extra=0: progress(n))
+    result = run_stage(store, stage, overwrite=overwrite, progress=on_rows)
+    return _result_from_manifest(result.manifest, result.already_done)
 
 
-def _write(writer: SidecarWriter, base: pa.Table, groups: Groups) -> None:
+def groups_table(base: pa.Table, groups: Groups) -> pa.Table:
+    """The ``dedup`` sidecar: every row's group, similarity to its kept member, keep flag."""
     ids = base.column("id").to_numpy(zero_copy_only=False)
-    sizes = groups.sizes()
-    writer.write_all(
-        pa.table(
-            {
-                "id": pa.array(ids, pa.string()),
-                "dup_group": pa.array(ids[groups.representative], pa.string()),
-                "dup_similarity": pa.array(groups.similarity, pa.float32()),
-                "dup_keep": pa.array(groups.keep, pa.bool_()),
-                "dup_group_size": pa.array(sizes, pa.int32()),
-            }
-        )
+    return pa.table(
+        {
+            "id": pa.array(ids, pa.string()),
+            "dup_group": pa.array(ids[groups.representative], pa.string()),
+            "dup_similarity": pa.array(groups.similarity, pa.float32()),
+            "dup_keep": pa.array(groups.keep, pa.bool_()),
+            "dup_group_size": pa.array(groups.sizes(), pa.int32()),
+        }
     )
 
 
@@ -273,7 +307,7 @@ def largest_groups(groups: Groups, ids: list[str], limit: int) -> list[dict[str,
     return [{"kept": ids[h], "size": int(sizes[h])} for h in heads]
 
 
-def _result_from_manifest(manifest: dict[str, Any]) -> DedupResult:
+def _result_from_manifest(manifest: dict[str, Any], already_done: bool) -> DedupResult:
     counts = manifest["counts"]
     return DedupResult(
         counts["rows"],
@@ -284,17 +318,17 @@ def _result_from_manifest(manifest: dict[str, Any]) -> DedupResult:
         manifest.get("search", {}),
         manifest["params"]["keep_rule"],
         manifest.get("wall_seconds", 0.0),
-        already_done=True,
+        already_done=already_done,
     )
 
 
 def group_members(store: Store, group_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Members of the given groups (kept member first, then by similarity), with their messages."""
-    if SIDECAR not in store.sidecars():
+    if names.DEDUP not in store.sidecars():
         raise StoreError(
             f"{store.root} has no dedup result yet: run `curate dedup {store.root}` first"
         )
-    table = store.read(columns=["id", "messages", "lang"], sidecars=[SIDECAR])
+    table = store.read(columns=["id", "messages", "lang"], sidecars=[names.DEDUP])
     wanted = set(group_ids)
     members: dict[str, list[dict[str, Any]]] = {g: [] for g in group_ids}
     for row in table.filter(

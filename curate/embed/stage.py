@@ -16,30 +16,54 @@ Texts are embedded in batches sorted by length (similar lengths pad alike).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+import click
+
+from curate import names
 from curate.embed import text as texts_mod
 from curate.embed.embedders import DEFAULT_EMBEDDER, Embedder, resolve
-from curate.errors import CurateError, StoreError
-from curate.store import SidecarWriter, Store
+from curate.errors import InputError, StoreError
+from curate.options import option
+from curate.runner import Stage, StageResult, is_complete, run_stage
+from curate.store import Store
 
-PREFIX = "embed."
+SCHEMA_LAST = ("embedding_last", "embed_truncated")
 
 
 @dataclass(frozen=True)
 class EmbedOptions:
-    embedder: str = DEFAULT_EMBEDDER
-    mode: str = texts_mod.DEFAULT_MODE
-    max_chars: int = texts_mod.DEFAULT_MAX_CHARS
-    fold_scripts: bool = True
-    batch_size: int = 128
-    device: str | None = None
+    embedder: str = option(
+        DEFAULT_EMBEDDER,
+        "Preset (use-multilingual, e5-small-q4, minilm), local sentence-transformers directory, "
+        "or hub id.",
+    )
+    mode: str = option(
+        texts_mod.DEFAULT_MODE,
+        "What is embedded: all user and assistant turns, user turns only, or the first user turn.",
+        flag="--text",
+        type=click.Choice(texts_mod.MODES),
+    )
+    max_chars: int = option(
+        texts_mod.DEFAULT_MAX_CHARS,
+        "Longer texts keep their first 3/4 and last 1/4 (counted in the manifest).",
+        type=click.IntRange(min=16),
+    )
+    fold_scripts: bool = option(
+        True,
+        "Embed Traditional Chinese folded to Simplified, so both scripts of a text match.",
+        flag="--fold-scripts/--no-fold-scripts",
+    )
+    batch_size: int = option(128, "Texts per batch.", type=click.IntRange(min=1))
+    device: str | None = option(
+        None, "cpu, cuda, cuda:1 ... [default: cuda when present] (sentence-transformers models)."
+    )
 
     def params(self, embedder: Embedder) -> dict[str, Any]:
         out = asdict(self)
@@ -49,7 +73,7 @@ class EmbedOptions:
 
 
 def sidecar_name(embedder_key: str, mode: str) -> str:
-    return f"{PREFIX}{embedder_key}.{mode}"
+    return names.embed_sidecar(embedder_key, mode)
 
 
 def last_exchange(messages: Sequence[dict]) -> str | None:
@@ -107,15 +131,26 @@ def read_vectors(store: Store, name: str, column: str = "embedding") -> np.ndarr
     return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
 
-@dataclass
-class EmbedResult:
-    name: str
-    rows: int
-    truncated: int
-    multi_turn: int
-    dim: int
-    wall_seconds: float
-    already_done: bool = False
+def embed_stage(options: EmbedOptions, embedder: Embedder) -> Stage:
+    """The declaration of ``curate embed`` for a loaded ``embedder``."""
+
+    def counts(store: Store) -> dict[str, Any]:
+        table = store.read_sidecar(name).select(list(SCHEMA_LAST))
+        return {
+            "rows": table.num_rows,
+            "truncated": int(pc.sum(table.column("embed_truncated")).as_py() or 0),
+            "multi_turn": table.num_rows - table.column("embedding_last").null_count,
+            "dim": embedder.dim,
+        }
+
+    name = sidecar_name(embedder.key, options.mode)
+    return Stage(
+        name=name,
+        params=options.params(embedder),
+        compute_shard=lambda shard, progress: embed_shard(shard, embedder, options, progress),
+        counts=counts,
+        reports_progress=True,
+    )
 
 
 def run_embed(
@@ -123,53 +158,15 @@ def run_embed(
     options: EmbedOptions,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
-) -> EmbedResult:
+) -> StageResult:
+    """Embed every conversation of ``store`` (``progress(rows)``)."""
     if options.mode not in texts_mod.MODES:
-        raise CurateError(
-            f"unknown --text {options.mode!r}; choose one of {', '.join(texts_mod.MODES)}"
-        )
+        raise InputError(f"unknown --text {options.mode!r}; choose one of {', '.join(texts_mod.MODES)}")
     store.require_base()
-    started = time.perf_counter()
     embedder = resolve(options.embedder, device=options.device, batch_size=options.batch_size)
     embedder.load()
-    name = sidecar_name(embedder.key, options.mode)
-    with store.lock():
-        writer = SidecarWriter(store, name, options.params(embedder), overwrite=overwrite)
-        if writer.complete:
-            manifest = store.manifest(writer.manifest_name)
-            counts = manifest["counts"]
-            if progress is not None:
-                progress(counts["rows"])
-            return EmbedResult(
-                name,
-                counts["rows"],
-                counts["truncated"],
-                counts["multi_turn"],
-                counts["dim"],
-                manifest.get("wall_seconds", 0.0),
-                already_done=True,
-            )
-        for index in writer.pending():
-            shard = store.read_shard(index, columns=["id", "messages"])
-            writer.write(index, embed_shard(shard, embedder, options, progress))
-        table = store.read_sidecar(name).select(["embedding_last", "embed_truncated"])
-        wall = time.perf_counter() - started
-        counts = {
-            "rows": table.num_rows,
-            "truncated": int(table.column("embed_truncated").to_numpy().sum())
-            if table.num_rows
-            else 0,
-            "multi_turn": table.num_rows - table.column("embedding_last").null_count,
-            "dim": embedder.dim,
-        }
-        writer.finish(
-            counts,
-            wall_seconds=round(wall, 3),
-            rows_per_second=round(counts["rows"] / wall, 1) if wall > 0 else None,
-        )
-    return EmbedResult(
-        name, counts["rows"], counts["truncated"], counts["multi_turn"], embedder.dim, wall
-    )
+    on_rows = None if progress is None else (lambda n, _extra=0: progress(n))
+    return run_stage(store, embed_stage(options, embedder), overwrite=overwrite, progress=on_rows)
 
 
 def embed_shard(
@@ -209,9 +206,8 @@ def find_embeddings(store: Store, name: str | None, embedder: str | None, mode: 
     if name is None:
         key = resolve(embedder or DEFAULT_EMBEDDER).key
         name = sidecar_name(key, mode)
-    manifest = store.manifest(f"sidecar.{name}")
-    if manifest is None or manifest.get("status") != "complete":
-        available = [s for s in store.sidecars() if s.startswith(PREFIX)]
+    if not is_complete(store, name):
+        available = [s for s in store.sidecars() if s.startswith(names.EMBED)]
         hint = f"; available: {', '.join(available)}" if available else ""
         raise StoreError(
             f"no complete embeddings {name!r} in {store.root}: run `curate embed {store.root} "

@@ -85,7 +85,7 @@ def convert_items(spec: FileSpec, items: list[Item]) -> Converted:
 
     for item in items:
         if item.error is not None:
-            reject(item, "invalid_json", item.error, raw=item.raw or b"")
+            reject(item, item.reason or "invalid_json", item.error, raw=item.raw or b"")
             continue
         record = apply_field_map(item.value, field_map)
         if not isinstance(record, dict):

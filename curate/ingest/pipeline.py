@@ -21,7 +21,7 @@ import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -165,6 +165,22 @@ class _WriteState:
     dirty: bool
 
 
+DETECTION_MAX_ITEMS = 4096  # items read ahead, at most, to find records to detect a format from
+
+
+def _detection_head(stream: Iterator[Item]) -> list[Item]:
+    """The first items of a file, up to ``formats.SAMPLE`` records (objects) to detect its
+    format from: bad lines at the start of a file do not hide its format."""
+    head: list[Item] = []
+    records = 0
+    for item in stream:
+        head.append(item)
+        records += isinstance(item.value, dict)
+        if records >= formats.SAMPLE or len(head) >= DETECTION_MAX_ITEMS:
+            break
+    return head
+
+
 def _split_duplicates(base: pa.Table, seen: set[str]) -> tuple[pa.Table, pa.Table]:
     """Keep the first occurrence of each id (in stream order); the rest are exact duplicates."""
     keep = []
@@ -186,6 +202,9 @@ class ShardWriter:
 
     Small batches are buffered and written as one row group of at least
     ``ROW_GROUP`` rows, so that many small input files do not make many tiny row groups.
+    Each file is written through :func:`curate.store.files.atomic_path`: :meth:`commit`
+    moves them into place, :meth:`abort` (on any failure: a full disk, a crash) removes
+    them, so that a failed run leaves no temporary file behind.
     """
 
     TABLES = (("base", schema.BASE), ("rejects", schema.REJECTS), ("duplicates", schema.DUPLICATES))
@@ -197,6 +216,13 @@ class ShardWriter:
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.buffers: dict[str, list[pa.Table]] = {name: [] for name, _ in self.TABLES}
         self.buffered: dict[str, int] = {name: 0 for name, _ in self.TABLES}
+        self._tmp: dict[str, Path] = {}
+        self._files = ExitStack()  # one atomic_path per file: commit on exit, remove on error
+
+    def _tmp_path(self, name: str) -> Path:
+        if name not in self._tmp:
+            self._tmp[name] = self._files.enter_context(files.atomic_path(self.final[name]))
+        return self._tmp[name]
 
     def write(self, name: str, table: pa.Table) -> None:
         if table.num_rows == 0:
@@ -212,23 +238,34 @@ class ShardWriter:
         table = pa.concat_tables(self.buffers[name])
         self.buffers[name], self.buffered[name] = [], 0
         if name not in self.writers:
-            path = self.final[name]
-            path.parent.mkdir(parents=True, exist_ok=True)
             self.writers[name] = pq.ParquetWriter(
-                files.tmp_path(path), table.schema, **PARQUET_OPTIONS
+                self._tmp_path(name), table.schema, **PARQUET_OPTIONS
             )
         self.writers[name].write_table(table)
 
     def commit(self) -> None:
-        for name, table_schema in self.TABLES:
-            self._flush(name)
-            final = self.final[name]
-            if name in self.writers:
-                self.writers.pop(name).close()
-            else:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                pq.write_table(table_schema.empty_table(), files.tmp_path(final), **PARQUET_OPTIONS)
-            files.commit(files.tmp_path(final), final)
+        try:
+            for name, table_schema in self.TABLES:
+                self._flush(name)
+                if name in self.writers:
+                    self.writers.pop(name).close()
+                else:
+                    pq.write_table(
+                        table_schema.empty_table(), self._tmp_path(name), **PARQUET_OPTIONS
+                    )
+        except BaseException:
+            self.abort()
+            raise
+        self._files.close()  # moves each file into place; on a failure, removes the rest
+
+    def abort(self) -> None:
+        """Close and remove the temporary files (nothing is committed)."""
+        for writer in self.writers.values():
+            with suppress(Exception):
+                writer.close()
+        self.writers.clear()
+        failed = OSError("ingest stopped before the shard was committed")
+        self._files.__exit__(OSError, failed, None)
 
 
 class Ingestor:
@@ -351,7 +388,7 @@ class Ingestor:
             info = self.files[fi]
             with open_reader(info.path) as reader:
                 stream = reader.records()
-                head = list(islice(stream, formats.SAMPLE))
+                head = _detection_head(stream)
                 spec = self._spec(info, head)
                 items = islice(chain(head, stream), start_item if fi == start_file else 0, None)
                 yielded = False
@@ -404,19 +441,23 @@ class Ingestor:
         pending: deque[tuple[Task, Any]] = deque()
         max_pending = 2 * max(self.workers, 1)
         bytes_seen: dict[int, int] = {}
-        for task in self._tasks(position):
-            if pool is not None and len(task.items) >= MIN_POOL_BATCH:
-                pending.append((task, pool.apply_async(convert_items, (task.spec, task.items))))
-            else:
-                pending.append((task, None))
-            while len(pending) > max_pending:
+        try:
+            for task in self._tasks(position):
+                if pool is not None and len(task.items) >= MIN_POOL_BATCH:
+                    pending.append((task, pool.apply_async(convert_items, (task.spec, task.items))))
+                else:
+                    pending.append((task, None))
+                while len(pending) > max_pending:
+                    self._consume(
+                        *pending.popleft(), store, journal, stats, seen, state, progress, bytes_seen
+                    )
+            while pending:
                 self._consume(
                     *pending.popleft(), store, journal, stats, seen, state, progress, bytes_seen
                 )
-        while pending:
-            self._consume(
-                *pending.popleft(), store, journal, stats, seen, state, progress, bytes_seen
-            )
+        except BaseException:
+            state.writer.abort()  # no temporary file is left behind (a full disk, a crash)
+            raise
 
     def _consume(
         self,

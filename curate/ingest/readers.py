@@ -9,20 +9,35 @@ Supported layouts, sniffed from the content rather than the file name:
 
 * JSON Lines (also when saved as ``.json``): one value per line, split on ``\\n``
   only, so a raw U+2028 inside a string is not a line break; ``\\r\\n`` is fine.
+  Bad lines (``NaN``, a scalar, a Python repr, a cut line) are rejected one by one,
+  also when they come first: the layout is sniffed from many lines (:func:`sniff`).
 * A JSON array, read in blocks: each block is parsed by orjson in one call, cut
   at a ``},`` boundary; a block that fails is re-split element by element so that
   one broken element (or a trailing comma) costs one reject, not the file.
 * A single JSON document: a SQuAD-style ``{"data": [{"paragraphs": ...}]}`` yields
   one record per question; a wrapper such as ``{"data": [...]}`` yields its list;
   any other object is one record.
-* Parquet (row batches), and any of the JSON layouts gzip-compressed.
+* Parquet (row batches, one row group at a time), and any of the JSON layouts
+  gzip-compressed. A gzip file cut short keeps its complete records; the cut is one
+  ``truncated`` item.
+* Text in UTF-8 (with or without a BOM), UTF-16 or UTF-32 (with a BOM, or without
+  one when the file starts with ``{``, ``[`` or whitespace): decoded to UTF-8.
+* Text that is no JSON at all: every non-empty line is one error item, so the
+  reconciliation counts its lines; binary data is one error item.
+
+A file that cannot be opened or read (permission denied, a dangling symbolic link,
+a FIFO, a device, a socket) is one ``unreadable`` item; such files are never opened
+for reading, so a FIFO never blocks ingest.
 """
 
 from __future__ import annotations
 
-import gzip
+import codecs
 import io
+import os
 import re
+import stat
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,8 +45,24 @@ from typing import Any, NamedTuple
 import orjson
 
 BLOCK = 8 << 20
-SNIFF_BYTES = 1 << 16
-UTF8_BOM = b"\xef\xbb\xbf"
+SNIFF_BYTES = 1 << 16  # read at a time while sniffing
+SNIFF_LINES = 64  # lines looked at after the first one
+SNIFF_MAX = 1 << 20  # bytes of lines looked at after the first one
+SNIFF_LINE = 8 << 20  # a first line longer than this is not read whole while sniffing
+UTF8_BOM = codecs.BOM_UTF8
+GZIP_MAGIC = b"\x1f\x8b"
+CHUNK = 1 << 18  # compressed bytes read at a time
+INFLATE_CHUNK = 1 << 20  # most decompressed bytes produced at a time
+INFLATE_STEP = 1 << 15  # compressed bytes inflated at a time (a corrupt one is salvaged)
+
+# Reject reasons of the items a reader makes (the rest come from the format adapters).
+INVALID_JSON = "invalid_json"  # a line, element or document that does not parse
+TRUNCATED = "truncated"  # a compressed stream that ends before its end marker
+UNREADABLE = "unreadable"  # cannot be opened or read: permission, dangling link, FIFO, corrupt
+TRUNCATED_DETAIL = (
+    "truncated: the gzip stream ends before its end marker (the file was cut short, "
+    "e.g. by an interrupted download or copy); the complete records before the cut are kept"
+)
 
 
 class Item(NamedTuple):
@@ -41,15 +72,258 @@ class Item(NamedTuple):
     error: str | None  # parse error, with line and column
     raw: bytes | None  # the bytes that failed to parse
     column: int | None = None  # 1-based column of the parse error
+    reason: str | None = None  # reject reason of an error item (None: invalid_json)
 
 
-def error_item(index: int, line: int | None, column: int | None, message: str, raw: bytes) -> Item:
-    where = f"line {line}, column {column}: " if line is not None else ""
-    return Item(index, line, None, f"{where}{message}", raw, column)
+def error_item(
+    index: int,
+    line: int | None,
+    column: int | None,
+    message: str,
+    raw: bytes,
+    reason: str | None = None,
+) -> Item:
+    where = ""
+    if line is not None:
+        where = f"line {line}, column {column}: " if column is not None else f"line {line}: "
+    return Item(index, line, None, f"{where}{message}", raw, column, reason)
 
 
 def _position(exc: orjson.JSONDecodeError) -> tuple[int, int, str]:
     return exc.lineno, exc.colno, exc.msg
+
+
+# -- opening a file: regular files only, never blocking --------------------------------
+
+
+class NotRegularFile(OSError):
+    """The path is a FIFO, a device, a socket or a directory: it is not read."""
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def _check_regular(mode: int, path: Path) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):  # a folder reaches a reader only when it could not be listed
+        try:
+            os.listdir(path)
+        except OSError as exc:
+            raise NotRegularFile(f"a folder whose files cannot be listed: {exc}") from None
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    raise NotRegularFile(f"not a regular file: {kind}; it is not opened: {path}")
+
+
+def open_binary(path: Path) -> io.BufferedReader:
+    """Open a regular file for reading.
+
+    A FIFO, device or socket raises :class:`NotRegularFile` without being opened for
+    reading (a FIFO would block until a writer comes, a device may never end); the
+    file is opened non-blocking and checked again, so a file swapped for a FIFO in
+    between cannot block either.
+    """
+    _check_regular(os.stat(path).st_mode, path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        _check_regular(os.fstat(fd).st_mode, path)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return open(fd, "rb", buffering=1 << 16)  # noqa: SIM115 - the caller closes it
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def describe_unreadable(path: Path, exc: BaseException) -> str:
+    """A reject's detail for a file that cannot be opened or read."""
+    if isinstance(exc, NotRegularFile):
+        return str(exc)
+    if isinstance(exc, FileNotFoundError) and os.path.islink(path):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"a symbolic link to a missing file ({path} -> {target})"
+    return f"cannot read the file: {type(exc).__name__}: {exc}"
+
+
+# -- decoding: gzip, and UTF-16/32 to UTF-8 ----------------------------------------------
+
+_TEXT_START = b"{[ \t\r\n"
+
+
+def detect_encoding(head: bytes) -> tuple[str | None, int]:
+    """The codec to recode ``head``'s file with (None: UTF-8) and the length of its BOM.
+
+    A BOM decides; without one, a file that starts with ``{``, ``[`` or whitespace
+    encoded in UTF-16 or UTF-32 shows it by its zero bytes (RFC 8259 section 8.1).
+    """
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return ("utf-32-le" if head[:1] == b"\xff" else "utf-32-be"), 4
+    if head.startswith(UTF8_BOM):
+        return None, 3
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ("utf-16-le" if head[:1] == b"\xff" else "utf-16-be"), 2
+    if len(head) >= 4:
+        if head[1:4] == b"\0\0\0" and head[0] in _TEXT_START:
+            return "utf-32-le", 0
+        if head[:3] == b"\0\0\0" and head[3] in _TEXT_START:
+            return "utf-32-be", 0
+    if len(head) >= 2:
+        if head[1] == 0 and head[0] in _TEXT_START:
+            return "utf-16-le", 0
+        if head[0] == 0 and head[1] in _TEXT_START:
+            return "utf-16-be", 0
+    return None, 0
+
+
+class DecodedStream(io.RawIOBase):
+    """The bytes of a file, gunzipped when it is gzip and recoded to UTF-8 when it is not.
+
+    Gzip is inflated with :mod:`zlib` (members one after the other, trailing zero
+    padding ignored, CRC checked). A stream cut short, or corrupt from some point on,
+    gives all the data before that point and then a clean end of file, with
+    :attr:`stopped` set to the reject reason and detail, instead of an exception that
+    loses the last block read.
+    """
+
+    def __init__(self, fh: io.BufferedReader, gzip: bool):
+        self._fh = fh
+        self._inflate = zlib.decompressobj(31) if gzip else None
+        self._input = memoryview(b"")  # compressed bytes read and not yet inflated
+        self._decoder: codecs.IncrementalDecoder | None = None
+        self._done = False
+        self.stopped: tuple[str, str] | None = None  # (reason, detail) of an early end
+        head = b""
+        while len(head) < 4:
+            more = self._inflated()
+            if not more:
+                break
+            head += more
+        codec, bom = detect_encoding(head)
+        self.encoding = codec or "utf-8"
+        head = head[bom:]
+        if codec is not None:
+            self._decoder = codecs.getincrementaldecoder(codec)("backslashreplace")
+            head = self._recode(head, final=False)
+        self._out, self._off = head, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _recode(self, data: bytes, final: bool) -> bytes:
+        # Undecodable code units become "\\xNN" text: the line holding them fails to parse
+        # and is rejected, rather than silently changed.
+        return self._decoder.decode(data, final).encode("utf-8", "surrogatepass")  # type: ignore[union-attr]
+
+    def _next_input(self) -> memoryview:
+        if not self._input:
+            self._input = memoryview(self._fh.read(CHUNK))
+        piece, self._input = self._input[:INFLATE_STEP], self._input[INFLATE_STEP:]
+        return piece
+
+    def _inflated(self) -> bytes:
+        """The next piece of the file's content; b"" at the end (or an early end)."""
+        d = self._inflate
+        if d is None:
+            return self._fh.read(CHUNK)
+        if self.stopped is not None:
+            return b""
+        while True:
+            if d.eof:  # a member ended: zero padding, then another member or the end
+                rest = (bytes(d.unused_data) + bytes(self._input)).lstrip(b"\0")
+                self._input = memoryview(b"")
+                while not rest:
+                    more = self._fh.read(CHUNK)
+                    if not more:
+                        return b""
+                    rest = more.lstrip(b"\0")
+                if len(rest) < 2:
+                    rest += self._fh.read(CHUNK)
+                if rest[:2] != GZIP_MAGIC:
+                    self.stopped = (
+                        UNREADABLE,
+                        f"data after the end of the gzip stream is not gzip "
+                        f"(starts with {rest[:8]!r}); it is ignored",
+                    )
+                    return b""
+                d = self._inflate = zlib.decompressobj(31)
+                self._input = memoryview(rest)
+            data = d.unconsumed_tail or self._next_input()
+            if not data:
+                self.stopped = (TRUNCATED, TRUNCATED_DETAIL)
+                return d.flush()
+            saved = d.copy()
+            try:
+                out = d.decompress(data, INFLATE_CHUNK)
+            except zlib.error as exc:
+                return self._salvage(saved, data, exc)
+            if out:
+                return out
+
+    def _salvage(self, d: Any, data: bytes | memoryview, exc: zlib.error) -> bytes:
+        """What inflates of ``data`` before the corruption, in small steps from ``d`` (the
+        state before it); then an early end."""
+        self.stopped = (UNREADABLE, f"corrupt gzip data: {exc}")
+        out = []
+        view = memoryview(data)
+        for step in (4096, 1):  # coarse steps to near the corruption, then byte by byte
+            start = 0
+            for start in range(0, len(view), step):
+                saved = d.copy()
+                try:
+                    out.append(d.decompress(view[start : start + step]))
+                except zlib.error:
+                    d = saved
+                    break
+            else:
+                break
+            view = view[start : start + step]
+        return b"".join(out)
+
+    def readinto(self, buffer: Any) -> int:
+        while self._off >= len(self._out):
+            if self._done:
+                return 0
+            data = self._inflated()
+            if not data:
+                self._done = True
+            self._out = self._recode(data, not data) if self._decoder is not None else data
+            self._off = 0
+        n = min(len(buffer), len(self._out) - self._off)
+        buffer[:n] = self._out[self._off : self._off + n]
+        self._off += n
+        return n
+
+
+def _decode(fh: io.BufferedReader) -> tuple[io.BufferedIOBase, DecodedStream | None]:
+    """The stream of ``fh``'s UTF-8 content (BOM skipped), and the decoder in between
+    (None for a plain UTF-8 file, which is read directly)."""
+    magic = fh.peek(4)[:4]
+    if magic[:2] == GZIP_MAGIC or detect_encoding(magic)[0] is not None:
+        decoded = DecodedStream(fh, gzip=magic[:2] == GZIP_MAGIC)
+        return io.BufferedReader(decoded, buffer_size=1 << 16), decoded
+    if magic.startswith(UTF8_BOM):
+        fh.read(len(UTF8_BOM))
+    return fh, None
+
+
+def open_stream(path: Path) -> tuple[io.BufferedReader, io.BufferedIOBase, DecodedStream | None]:
+    """The open file, the stream of its UTF-8 content, and the decoder between them."""
+    fh = open_binary(path)
+    try:
+        return (fh, *_decode(fh))
+    except BaseException:
+        fh.close()
+        raise
 
 
 class Reader:
@@ -59,21 +333,30 @@ class Reader:
 
     def __init__(self, path: Path):
         self.path = path
-        self._raw = open(path, "rb")  # noqa: SIM115 - closed in close()
-        self.size = path.stat().st_size
-        self.stream: io.BufferedIOBase = self._raw
-        if self._raw.read(2) == b"\x1f\x8b":
-            self._raw.seek(0)
-            self.stream = gzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore[assignment]
-        else:
-            self._raw.seek(0)
+        self._raw, self.stream, self._decoded = open_stream(path)
+        self._stop_reported = False
+        self.size = os.fstat(self._raw.fileno()).st_size
+
+    @property
+    def stopped(self) -> tuple[str, str] | None:
+        """(reason, detail) when the (gzip) stream ended early: cut short or corrupt.
+        Known once the end of the stream is reached."""
+        return None if self._decoded is None else self._decoded.stopped
+
+    def stop_item(self, index: int, line: int | None, column: int | None, raw: bytes) -> Item:
+        """The error item for the early end of the stream (with what it cut, if anything)."""
+        reason, detail = self.stopped  # type: ignore[misc]
+        self._stop_reported = True
+        return error_item(
+            index, line, column, f"read error after {index} records: {detail}", raw, reason
+        )
 
     @property
     def bytes_done(self) -> int:
         """Compressed bytes consumed so far (for progress bars)."""
         try:
             return self._raw.tell()
-        except ValueError:
+        except (ValueError, OSError):
             return self.size
 
     def close(self) -> None:
@@ -90,8 +373,10 @@ class Reader:
         raise NotImplementedError
 
     def records(self) -> Iterator[Item]:
-        """The items, with a failure mid-file (a truncated gzip stream, a corrupt Parquet
-        page, a disk error) turned into one last error item instead of an exception."""
+        """The items, with a failure mid-file (a corrupt gzip stream or Parquet page, a
+        disk error) turned into one last error item instead of an exception, and a cut
+        gzip stream cut short or corrupt into one last item (``truncated``, ``unreadable``)
+        when the reader did not report it with what it cut."""
         next_index = 0
         try:
             for item in self:
@@ -99,7 +384,10 @@ class Reader:
                 yield item
         except Exception as exc:  # noqa: BLE001 - any read failure is recorded, not raised
             message = f"read error after {next_index} records: {type(exc).__name__}: {exc}"
-            yield error_item(next_index, None, None, message, b"")
+            yield error_item(next_index, None, None, message, b"", UNREADABLE)
+            return
+        if self.stopped is not None and not self._stop_reported:
+            yield self.stop_item(next_index, None, None, b"")
 
 
 class JsonLinesReader(Reader):
@@ -109,17 +397,24 @@ class JsonLinesReader(Reader):
         loads = orjson.loads
         index = 0
         for lineno, line in enumerate(self.stream, start=1):
+            if line[-1:] != b"\n" and self.stopped is not None:  # the line the stream cuts
+                yield self.stop_item(index, lineno, None, line.rstrip(b"\r"))
+                return
             stripped = line.strip()
             if not stripped:
                 continue
-            if lineno == 1 and stripped.startswith(UTF8_BOM):
-                stripped = stripped[len(UTF8_BOM) :]
             try:
                 yield Item(index, lineno, loads(stripped), None, None)
             except orjson.JSONDecodeError as exc:
                 _, col, msg = _position(exc)
                 yield error_item(index, lineno, col, msg, line.rstrip(b"\r\n"))
             index += 1
+
+
+class TextReader(JsonLinesReader):
+    """Text in which no line is JSON: read as lines, so that each becomes one reject."""
+
+    layout = "unreadable"
 
 
 # A candidate cut between two object elements of an array: "}" then "," (whitespace allowed).
@@ -147,8 +442,6 @@ class JsonArrayReader(Reader):
 
     def __iter__(self) -> Iterator[Item]:
         head = self.stream.read(BLOCK)
-        if head.startswith(UTF8_BOM):
-            head = head[len(UTF8_BOM) :]
         start = len(head) - len(head.lstrip(_WS))
         assert head[start : start + 1] == b"[", "sniffed as array"
         self._buf = head
@@ -228,9 +521,11 @@ class JsonArrayReader(Reader):
                 if rest.strip(_WS):
                     line, col = self._line_col(elem_start + len(rest) - len(rest.lstrip(_WS)))
                     what = "unterminated string" if m is not None else "unexpected end of file"
-                    yield error_item(
-                        self._index, line, col, f"{what}: the JSON array is not closed", rest
-                    )
+                    if self.stopped is not None:  # the element the stream cuts
+                        yield self.stop_item(self._index, line, col, rest)
+                    else:
+                        message = f"{what}: the JSON array is not closed"
+                        yield error_item(self._index, line, col, message, rest)
                     self._index += 1
                 return
             tok = m.group()[:1]
@@ -301,7 +596,10 @@ class JsonDocumentReader(Reader):
             value = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             line, col, msg = _position(exc)
-            yield error_item(0, line, col, msg, data)
+            if self.stopped is not None:
+                yield self.stop_item(0, None, None, data)
+            else:
+                yield error_item(0, line, col, msg, data)
             return
         yield from (Item(i, None, v, None, None) for i, v in enumerate(unwrap_document(value)))
 
@@ -357,6 +655,9 @@ def _squad_questions(data: list[dict]) -> Iterator[dict]:
 
 
 class ParquetReader(Reader):
+    """Parquet, one row group at a time: a row group that cannot be read makes one
+    ``unreadable`` item per row it holds, and the next row group is read."""
+
     layout = "parquet"
 
     def __init__(self, path: Path):
@@ -374,30 +675,40 @@ class ParquetReader(Reader):
         index = 0
         meta = self._file.metadata
         total_rows = max(meta.num_rows, 1)
-        for batch in self._file.iter_batches(batch_size=4096):
-            for row in batch.to_pylist():
-                yield Item(index, None, row, None, None)
-                index += 1
-            self._done = int(self.size * index / total_rows)
+        for group in range(meta.num_row_groups):
+            rows = meta.row_group(group).num_rows
+            done = 0
+            try:
+                for batch in self._file.iter_batches(batch_size=4096, row_groups=[group]):
+                    for row in batch.to_pylist():
+                        yield Item(index, None, row, None, None)
+                        index += 1
+                        done += 1
+                    self._done = int(self.size * index / total_rows)
+            except Exception as exc:  # noqa: BLE001 - a corrupt page costs its rows, not the file
+                message = f"cannot read row group {group}: {type(exc).__name__}: {exc}"
+                for _ in range(rows - done):
+                    yield error_item(index, None, None, message, b"", UNREADABLE)
+                    index += 1
 
 
 class UnreadableReader(Reader):
-    """A file that cannot be read as JSON, JSON Lines or Parquet: one error item.
+    """A file that cannot be read, or binary data that is not JSON: one error item.
 
-    The item keeps the first 4 KB of the file as it is on disk (or nothing, when
-    the file cannot even be opened).
+    Nothing is opened here: ``head`` (the first bytes, when the file could be read at
+    all) is what the caller saw.
     """
 
     layout = "unreadable"
 
-    def __init__(self, path: Path, why: str):
-        self.path, self.why = path, why
+    def __init__(self, path: Path, why: str, reason: str = UNREADABLE, head: bytes = b""):
+        self.path, self.why, self.reason, self.head = path, why, reason, head
+        self._decoded, self._stop_reported = None, False
         try:
-            self.size = path.stat().st_size
-            with open(path, "rb") as fh:
-                self.head = fh.read(4096)
+            st = os.stat(path)
+            self.size = st.st_size if stat.S_ISREG(st.st_mode) else 0
         except OSError:
-            self.size, self.head = 0, b""
+            self.size = 0
 
     @property
     def bytes_done(self) -> int:
@@ -407,65 +718,171 @@ class UnreadableReader(Reader):
         pass
 
     def __iter__(self) -> Iterator[Item]:
-        yield error_item(0, 1, 1, self.why, self.head)
+        yield error_item(0, None, None, self.why, self.head, self.reason)
 
 
 def open_reader(path: Path) -> Reader:
     """Open ``path`` with the reader its content calls for; never raises for a bad file."""
     try:
-        return _sniff(path)
+        layout, head = sniff(path)
     except Exception as exc:  # noqa: BLE001 - unreadable files are recorded as rejects
-        return UnreadableReader(path, f"cannot read the file: {type(exc).__name__}: {exc}")
+        return UnreadableReader(path, describe_unreadable(path, exc))
+    if layout == "binary":
+        why = f"binary data, not JSON, JSON Lines or Parquet (starts with {head[:20]!r})"
+        return UnreadableReader(path, why, INVALID_JSON, head[:4096])
+    try:
+        return READERS[layout](path)
+    except Exception as exc:  # noqa: BLE001
+        return UnreadableReader(path, describe_unreadable(path, exc))
 
 
-def _sniff(path: Path) -> Reader:
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
-        if magic == b"PAR1":
-            return ParquetReader(path)
-        fh.seek(0)
-        stream: io.BufferedIOBase = gzip.GzipFile(fileobj=fh) if magic[:2] == b"\x1f\x8b" else fh  # type: ignore[assignment]
+# -- sniffing the layout ---------------------------------------------------------------
+
+
+class _Sample:
+    """Reads for the sniffer: a stream error (a corrupt gzip block) ends the sample, so
+    that what came before it is still sniffed (and later read)."""
+
+    def __init__(self, stream: io.BufferedIOBase):
+        self.stream, self.eof = stream, False
+
+    def read(self, n: int) -> bytes:
+        parts, got = [], 0
         try:
-            head = stream.read(SNIFF_BYTES)
-        except (OSError, EOFError) as exc:
-            return UnreadableReader(path, f"cannot decompress: {exc}")
-        if head.startswith(UTF8_BOM):
-            head = head[len(UTF8_BOM) :]
-        body = head.lstrip(_WS)
-        if not body:
-            return JsonLinesReader(path)  # empty file: no items
-        first = body[:1]
-        if first == b"[":
-            return JsonArrayReader(path)
-        if first == b"{":
-            return (
-                JsonLinesReader(path)
-                if _looks_like_jsonl(body, stream)
-                else JsonDocumentReader(path)
-            )
-        return UnreadableReader(
-            path, f"not JSON, JSON Lines or Parquet (starts with {body[:20]!r})"
-        )
+            while got < n and not self.eof:
+                chunk = self.stream.read1(n - got)  # type: ignore[attr-defined]
+                if not chunk:
+                    self.eof = True
+                parts.append(chunk)
+                got += len(chunk)
+        except Exception:  # noqa: BLE001 - the reader meets the error again and records it
+            self.eof = True
+        return b"".join(parts)
 
 
-def _looks_like_jsonl(body: bytes, stream: io.BufferedIOBase) -> bool:
-    """JSON Lines when there are 2+ non-empty lines and one of the first 3 parses alone."""
-    lines = [ln for ln in body.split(b"\n", 4)[:4] if ln.strip()]
-    complete = body.count(b"\n") >= 1
-    if not complete:
-        # The first line is longer than the sniffed head: look further.
-        rest = stream.readline()
-        body += rest
-        lines = [ln for ln in body.split(b"\n") if ln.strip()]
-        following = stream.readline()
-        if following.strip():
-            lines.append(following)
-    if len(lines) < 2:
-        return False
-    for line in lines[:3]:
-        try:
-            orjson.loads(line)
-            return True
-        except orjson.JSONDecodeError:
-            continue
-    return False
+_FAILED = object()
+
+
+def _parse(line: bytes) -> Any:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return _FAILED
+
+
+def _depth_at_end(line: bytes) -> int | None:
+    """Bracket depth at the end of ``line``; None when a string runs past its end or a
+    bracket closes one that was never opened."""
+    depth = 0
+    for m in _TOKEN.finditer(line):
+        tok = m.group()
+        if tok[:1] == b'"':
+            if len(tok) == 1:
+                return None
+        elif tok in (b"[", b"{"):
+            depth += 1
+        elif tok in (b"]", b"}"):
+            depth -= 1
+            if depth < 0:
+                return None
+    return depth
+
+
+def _record_like(line: bytes) -> bool:
+    """A line that is a whole bracketed value, valid or not (``{"a": NaN}``, ``{'a': 1}``).
+
+    In a multi-line array or document, such lines are rare: an element line ends with a
+    comma, and only a container's last element stands alone."""
+    return line[:1] in (b"{", b"[") and line[-1:] in (b"}", b"]") and _depth_at_end(line) == 0
+
+
+def sniff(path: Path) -> tuple[str, bytes]:
+    """The layout of ``path`` (a key of :data:`READERS`, or ``binary``) and its first bytes.
+
+    Parquet by its magic. Otherwise, in the decoded text: a file of one line is an array
+    (``[``), a document (``{``) or JSON Lines. With more lines, JSON Lines when the first
+    line is a whole value (valid or not: a multi-line array or document never has one),
+    or when at least half of the next lines (up to 64) are; else an array or a document
+    by the first character. Text that starts otherwise is JSON Lines when any sampled line
+    is JSON, else text (every line a reject) or, with NUL bytes, binary (one reject).
+    """
+    with open_binary(path) as fh:
+        if fh.peek(4)[:4] == b"PAR1":
+            return "parquet", b""
+        stream, _ = _decode(fh)
+        with stream:
+            return _sniff_text(_Sample(stream))
+
+
+def _sniff_text(sample: _Sample) -> tuple[str, bytes]:
+    body = sample.read(SNIFF_BYTES).lstrip(_WS)
+    while not body and not sample.eof:
+        body = sample.read(SNIFF_BYTES).lstrip(_WS)
+    if not body:
+        return "jsonl", b""  # empty, or whitespace only: no items
+    head = body[:4096]
+    first = body[:1]
+    bracket = first in (b"[", b"{")
+    end = body.find(b"\n")
+    while end < 0 and not sample.eof:
+        if len(body) >= SNIFF_LINE:
+            return _long_first_line(sample, first, body), head
+        more = sample.read(max(SNIFF_BYTES, len(body)))
+        found = more.find(b"\n")
+        end = -1 if found < 0 else len(body) + found
+        body += more
+    line1 = (body if end < 0 else body[:end]).strip(_WS)
+    rest = b"" if end < 0 else body[end + 1 :]
+    while not rest.strip(_WS) and not sample.eof:  # blank lines between the first and the next
+        rest = sample.read(SNIFF_BYTES)
+    value = _parse(line1)
+    if not rest.strip(_WS):  # a single line
+        if bracket:
+            return ("json-array" if first == b"[" else "json-document"), head
+        if value is not _FAILED:
+            return "jsonl", head
+        return ("binary" if b"\0" in body else "text"), head
+    if value is not _FAILED or (bracket and _depth_at_end(line1) == 0):
+        return "jsonl", head
+    while rest.count(b"\n") < SNIFF_LINES and len(rest) < SNIFF_MAX and not sample.eof:
+        rest += sample.read(SNIFF_BYTES)
+    pieces = rest.split(b"\n")
+    if not sample.eof:
+        pieces = pieces[:-1]  # the last line read may be cut
+    others = [p for p in (piece.strip(_WS) for piece in pieces) if p][:SNIFF_LINES]
+    if bracket:
+        if others and 2 * sum(map(_record_like, others)) >= len(others):
+            return "jsonl", head
+        return ("json-array" if first == b"[" else "json-document"), head
+    if any(_record_like(o) or _parse(o) is not _FAILED for o in others):
+        return "jsonl", head
+    return ("binary" if b"\0" in line1 or any(b"\0" in o for o in others) else "text"), head
+
+
+def _long_first_line(sample: _Sample, first: bytes, body: bytes) -> str:
+    """The layout when the first line is longer than SNIFF_LINE (not read whole)."""
+    if first == b"[":
+        return "json-array"  # a minified array: streamed
+    if first != b"{" and b"\0" in body[:SNIFF_BYTES]:
+        return "binary"
+    while True:  # read on to the end of the line, keeping nothing
+        chunk = sample.read(SNIFF_BYTES * 16)
+        if not chunk:
+            return "json-document" if first == b"{" else "text"
+        found = chunk.find(b"\n")
+        if found >= 0:
+            rest = chunk[found + 1 :]
+            while not rest.strip(_WS) and not sample.eof:
+                rest = sample.read(SNIFF_BYTES)
+            if rest.strip(_WS):
+                return "jsonl"
+            return "json-document" if first == b"{" else "text"
+
+
+READERS: dict[str, type[Reader]] = {
+    "jsonl": JsonLinesReader,
+    "json-array": JsonArrayReader,
+    "json-document": JsonDocumentReader,
+    "parquet": ParquetReader,
+    "text": TextReader,
+}

@@ -6,7 +6,9 @@ Checks that reject a record (reason codes in the rejects table):
 ``empty_content``       no user or assistant message has any text
 ``too_long``            more characters in all messages than ``max_chars``
 
-Everything else that is odd but usable becomes a flag (:mod:`curate.flags`).
+Everything else that is odd but usable becomes a flag (:mod:`curate.flags`), and one
+more here: ``nul_char``, some message (or the rejected answer) holds a NUL character
+(U+0000, e.g. a JSON ``"\\u0000"``), which tokenizers and C-string tools mishandle.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from curate.ingest.formats import Conversation, RecordError
 from curate.store.schema import RAW_LIMIT
 
 _MISSING = object()
+NUL_CHAR = "nul_char"  # the flag of a conversation with a U+0000 character in its text
 
 
 class Prepared(NamedTuple):
@@ -66,6 +69,8 @@ def prepare(conv: Conversation, max_chars: int) -> Prepared:
     flags = structure_flags(roles, contents)
     text = "\n".join(contents) if rejected is None else "\n".join([*contents, rejected])
     flags += text_flags(text)
+    if "\x00" in text:
+        flags.append(NUL_CHAR)
     if conv.flags:
         flags += conv.flags
     if len(flags) > 1:

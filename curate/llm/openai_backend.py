@@ -14,30 +14,49 @@ Errors:
 
 * 401 / 403: the key is wrong for every prompt: :class:`CurateError` at once.
 * 404: wrong ``api_base`` or model name: :class:`CurateError` at once.
-* 429, 5xx, timeouts, connection errors: retried ``max_retries`` times with
-  exponential backoff and jitter (``Retry-After`` honoured when the server sends
-  it), then recorded as that prompt's ``Generation(error=...)``.
+* Nothing answers at ``api_base`` (connection refused, a host name that does not
+  resolve, no answer to connecting within ``connect_timeout``): before the
+  server has answered once, retried ``connect_retries`` times with a short
+  backoff (a few seconds in all), then one :class:`CurateError` that names the
+  address and says what to do. Once it has answered, a connection that cannot be
+  opened again is retried like any transient error and then raises the same
+  way: it says nothing about the prompt, so it is never recorded as that
+  prompt's failure, and a run whose every request fails to connect stops within
+  seconds instead of trying each prompt in turn.
+* 429, 5xx, read timeouts, a connection dropped mid-request: retried
+  ``max_retries`` times with exponential backoff and jitter (``Retry-After``
+  honoured when the server sends it), then recorded as that prompt's
+  ``Generation(error=...)``.
 * other 4xx (prompt too long, ...) and a malformed response body: recorded at
   once (repeating the same request would get the same answer).
 * ``json_schema`` is sent as ``response_format={"type": "json_schema", ...}``;
   a server that answers 400 about ``response_format`` gets the request again
   without it, and no later request carries it.
 
-The API key is read from the environment variable named by ``api_key_env`` at
-:meth:`OpenAIBackend.load` and sent as a Bearer header; it is held in a
-:class:`Secret` and never appears in a repr, a log line, an error message or
-:meth:`OpenAIBackend.identity` (server text quoted in an error is redacted).
-``timeout`` applies to connecting and to each wait for the server's bytes (a
-non-streamed reply arrives only when it is complete).
+Secrets. The API key is read from the environment variable named by
+``api_key_env`` at :meth:`OpenAIBackend.load` and sent as a Bearer header.
+Credentials in ``api_base`` itself (``http://user:password@host/v1``) are sent
+as HTTP basic auth (instead of the key), and its query (``?key=...``) is sent
+with every request. All of them are held in :class:`Secret` objects: the
+address that a repr, a log line, an error message or :meth:`OpenAIBackend.identity`
+shows is :func:`public_url` (no user info, ``key``/``token``-like query values
+replaced by ``[redacted]``). A server that quotes a secret back, in an error or
+in a generated text, has it replaced by ``[redacted]`` before the text is
+returned, so that it never reaches a store.
+
+``connect_timeout`` applies to opening a connection, ``timeout`` to each wait
+for the server's bytes (a non-streamed reply arrives only when it is complete).
 """
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import logging
 import os
 import random
+import re
 import socket
 import ssl
 import threading
@@ -45,7 +64,7 @@ import time
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from curate.errors import CurateError
 from curate.llm.base import (
@@ -64,6 +83,33 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 425, 429}) | frozenset(range(500, 600))
 MAX_RETRY_AFTER = 600.0  # seconds: a longer Retry-After is capped
 TRANSIENT_ERRORS = (OSError, http.client.HTTPException)  # socket.timeout is an OSError
+CONNECT_BUDGET = 10.0  # seconds: start-up connection retries stop after this long
+REDACTED = "[redacted]"
+#: query parameters whose values are credentials (``key=``, ``api_key=``, ``token=``, ``sig=`` ...)
+SECRET_QUERY = re.compile(r"key|token|secret|passw|sig|auth|credential", re.I)
+SCHEME = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)
+
+
+def public_url(url: str | None) -> str | None:
+    """``url`` as it may be shown and recorded: without user info, secret query values redacted."""
+    if not url:
+        return url
+    base, mark, rest = url.strip().partition("?")
+    # everything up to the last @ before the query is user info, even where a password
+    # holds an unencoded / or @ (the address is then refused, but still shown safely)
+    scheme = SCHEME.match(base)
+    start = scheme.end() if scheme else 0
+    at = base.rfind("@")
+    if at >= start:
+        base = base[:start] + base[at + 1 :]
+    if not mark:
+        return base
+    query, hash_mark, fragment = rest.partition("#")
+    pieces = []
+    for piece in query.split("&"):
+        name, equals, _ = piece.partition("=")
+        pieces.append(f"{name}={REDACTED}" if equals and SECRET_QUERY.search(name) else piece)
+    return f"{base}?{'&'.join(pieces)}{hash_mark}{fragment}"
 
 
 class Secret:
@@ -71,10 +117,10 @@ class Secret:
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str):
+    def __init__(self, value: Any):
         self._value = value
 
-    def reveal(self) -> str:
+    def reveal(self) -> Any:
         return self._value
 
     def __repr__(self) -> str:
@@ -88,6 +134,14 @@ class Secret:
 
 class _Fatal(Exception):
     """Every prompt would fail the same way: stop everything and raise a CurateError."""
+
+
+class _ConnectFailed(Exception):
+    """No connection could be opened (refused, unknown host, connect timeout, TLS)."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
 
 
 class _Response:
@@ -114,9 +168,13 @@ class OpenAIBackend(GenerationBackend):
         backoff: float = 1.0,
         max_backoff: float = 60.0,
         extra_body: dict[str, Any] | None = None,
+        connect_timeout: float = 5.0,
+        connect_retries: int = 3,
     ):
         self.model = model
-        self.api_base = api_base
+        # what is shown and recorded; the address as given (credentials included) is a Secret
+        self.api_base = public_url(api_base)
+        self._api_base = Secret(api_base or "")
         self.api_key_env = api_key_env
         self.max_concurrency = max_concurrency
         self.timeout = timeout
@@ -124,7 +182,13 @@ class OpenAIBackend(GenerationBackend):
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.extra_body = dict(extra_body or {})
+        self.connect_timeout = connect_timeout
+        self.connect_retries = connect_retries
         self._key = Secret("")
+        self._auth = Secret("")  # basic auth from api_base's user info
+        self._target = Secret("")  # request path and query
+        self._secrets = Secret(())  # the strings _redact removes, longest first
+        self._reached = threading.Event()  # the server has answered at least once
         self._pool: ThreadPoolExecutor | None = None
         self._local = threading.local()
         self._connections: list[http.client.HTTPConnection] = []
@@ -147,15 +211,51 @@ class OpenAIBackend(GenerationBackend):
                 "the openai backend needs api_base, the server's URL up to /v1 "
                 "(e.g. http://127.0.0.1:8000/v1 for a local vLLM server)"
             )
-        parts = urlsplit(self.api_base)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(self._api_base.reveal())
+            host, port = parts.hostname, parts.port
+        except ValueError:  # not shown: a malformed address may hold a password anywhere
+            raise CurateError(
+                "api_base is not a valid http(s) URL (a bad port, or a user name or password "
+                "with / ? # @ or : that is not percent-encoded); give e.g. http://127.0.0.1:8000/v1"
+            ) from None
+        if parts.scheme not in ("http", "https") or not host:
             raise CurateError(f"api_base {self.api_base!r} is not an http(s) URL")
-        if self.max_concurrency < 1 or self.max_retries < 0 or self.timeout <= 0:
-            raise CurateError("max_concurrency must be >= 1, max_retries >= 0 and timeout > 0")
-        self._scheme, self._host, self._port = parts.scheme, parts.hostname, parts.port
-        self._path = parts.path.rstrip("/") + "/chat/completions"
+        if (
+            self.max_concurrency < 1
+            or self.max_retries < 0
+            or self.timeout <= 0
+            or self.connect_timeout <= 0
+            or self.connect_retries < 0
+        ):
+            raise CurateError(
+                "max_concurrency must be >= 1, max_retries and connect_retries >= 0, "
+                "timeout and connect_timeout > 0"
+            )
+        self._scheme, self._host, self._port = parts.scheme, host, port
+        path = parts.path.rstrip("/") + "/chat/completions"
+        target = f"{path}?{parts.query}" if parts.query else path
+        if any(c.isspace() or not c.isprintable() for c in target):
+            raise CurateError(
+                f"api_base {self.api_base!r} has spaces or control characters in its path or "
+                "query: percent-encode them"
+            )
+        self._target = Secret(target)
+        secrets = []
+        if parts.username is not None:  # user info: HTTP basic auth
+            user, password = unquote(parts.username), unquote(parts.password or "")
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            self._auth = Secret("Basic " + token)
+            secrets += [password, parts.password or "", token]
+        for piece in parts.query.split("&"):
+            name, _, value = piece.partition("=")
+            if value and SECRET_QUERY.search(name):
+                secrets += [value, unquote(value)]
         # no key is fine: a local server started without --api-key needs none
         self._key = Secret(os.environ.get(self.api_key_env, ""))
+        secrets.append(self._key.reveal())
+        self._secrets = Secret(tuple(sorted({s for s in secrets if s}, key=len, reverse=True)))
+        self._reached.clear()
         self._pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="curate-openai")
 
     def identity(self) -> dict[str, Any]:
@@ -220,12 +320,34 @@ class OpenAIBackend(GenerationBackend):
         if why:
             return Generation.failed(why)
         response_format = self._response_format_ok and params.json_schema is not None
-        attempt = 0
+        attempt = connect_attempt = 0
+        started = time.monotonic()
         while True:
             if abort.is_set():
                 return Generation.failed("aborted: another request failed fatally")
             try:
                 response = self._post(self._body(prompt, params, response_format))
+            except _ConnectFailed as exc:
+                what = self._describe_connect_error(exc.error)
+                if not self._reached.is_set():  # start-up: nothing has answered yet
+                    connect_attempt += 1
+                    delay = min(2.0, 0.25 * 2 ** (connect_attempt - 1)) * random.uniform(0.5, 1.0)
+                    spent = time.monotonic() - started
+                    if connect_attempt > self.connect_retries or spent + delay > CONNECT_BUDGET:
+                        raise _Fatal(self._unreachable(what, connect_attempt, spent)) from None
+                    log.debug(
+                        "cannot connect (%s); retry %d in %.2f s", what, connect_attempt, delay
+                    )
+                    if abort.wait(delay):
+                        return Generation.failed("aborted: another request failed fatally")
+                    continue
+                if attempt >= self.max_retries:  # it answered before: it has gone away
+                    raise _Fatal(
+                        f"lost the server at {self.api_base}: {what} ({attempt + 1} attempts); "
+                        "it stopped or restarted: start it again and rerun the same command, "
+                        "which resumes where this one stopped"
+                    ) from None
+                retry_after = None
             except TRANSIENT_ERRORS as exc:
                 what = (
                     f"timeout after {self.timeout:g} s"
@@ -237,6 +359,11 @@ class OpenAIBackend(GenerationBackend):
                 status = response.status
                 if status == 200:
                     return self._parse(response, params)
+                if status in (401, 403) and self._auth:
+                    raise _Fatal(
+                        f"the endpoint refused the user name and password in api_base (http "
+                        f"{status} from {self.api_base}): give credentials this server accepts"
+                    )
                 if status in (401, 403):
                     raise _Fatal(
                         f"the endpoint refused the API key in ${self.api_key_env} (http {status} "
@@ -276,9 +403,28 @@ class OpenAIBackend(GenerationBackend):
         ceiling = min(self.max_backoff, self.backoff * 2**attempt)
         return ceiling * random.uniform(0.5, 1.0)  # jitter: retries from many threads spread out
 
+    def _describe_connect_error(self, error: OSError) -> str:
+        if isinstance(error, socket.gaierror):
+            return f"cannot resolve the host name {self._host!r}"
+        if isinstance(error, (socket.timeout, TimeoutError)):
+            return f"no answer to connecting within {self.connect_timeout:g} s"
+        if isinstance(error, ConnectionRefusedError):
+            return "connection refused"
+        return f"{type(error).__name__}: {self._redact(str(error))}"
+
+    def _unreachable(self, what: str, attempts: int, seconds: float) -> str:
+        return (
+            f"cannot connect to the server at {self.api_base}: {what} "
+            f"({attempts} attempt{'s' if attempts > 1 else ''} in {seconds:.1f} s); start the "
+            "server (e.g. `vllm serve MODEL --port PORT`) and wait until it listens, or fix the "
+            "address (--api-base: scheme, host, port, and the path up to /v1)"
+        )
+
     def _post(self, body: bytes) -> _Response:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self._key:
+        if self._auth:  # credentials in api_base win over a key that may be set for other uses
+            headers["Authorization"] = self._auth.reveal()
+        elif self._key:
             headers["Authorization"] = "Bearer " + self._key.reveal()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
@@ -292,23 +438,35 @@ class OpenAIBackend(GenerationBackend):
         self, conn: http.client.HTTPConnection, body: bytes, headers: dict[str, str]
     ) -> _Response:
         try:
-            conn.request("POST", self._path, body=body, headers=headers)
+            conn.request("POST", self._target.reveal(), body=body, headers=headers)
             raw = conn.getresponse()
             data = raw.read()
         except BaseException:
             self._drop(conn)
             raise
+        self._reached.set()
         if raw.will_close:
             self._drop(conn)
         return _Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, data)
 
     def _connect(self) -> http.client.HTTPConnection:
+        """A new connection, opened now (``connect_timeout``), then ``timeout`` for each read."""
         if self._scheme == "https":
             conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                self._host, self._port, timeout=self.timeout, context=ssl.create_default_context()
+                self._host,
+                self._port,
+                timeout=self.connect_timeout,
+                context=ssl.create_default_context(),
             )
         else:
-            conn = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+            conn = http.client.HTTPConnection(self._host, self._port, timeout=self.connect_timeout)
+        try:
+            conn.connect()
+        except OSError as exc:  # refused, unknown host, connect timeout, TLS handshake
+            conn.close()
+            raise _ConnectFailed(exc) from None
+        conn.timeout = self.timeout
+        conn.sock.settimeout(self.timeout)
         with self._conn_lock:
             self._connections.append(conn)
         self._local.conn = conn
@@ -339,18 +497,23 @@ class OpenAIBackend(GenerationBackend):
             )
         if not self._served:
             self._served = {
-                k: data[k] for k in ("model", "system_fingerprint") if data.get(k) is not None
+                k: self._redact(str(data[k]))
+                for k in ("model", "system_fingerprint")
+                if data.get(k) is not None
             }
             if "model" in self._served:
                 self._served["served_model"] = self._served.pop("model")
         text, stopped = truncate_at_stop(text, params.stop)  # servers differ; OpenAI cuts
+        text = self._redact(text)  # a server that echoes a secret: it never reaches the caller
         reason = choice.get("finish_reason")
         finish = FINISH_LENGTH if reason == "length" and not stopped else FINISH_STOP
         return Generation(text, None, prompt_tokens, completion_tokens, finish)
 
     def _redact(self, text: str) -> str:
-        key = self._key.reveal()
-        return text.replace(key, "***") if key else text
+        """``text`` with every secret (key, password, basic-auth token, query key) replaced."""
+        for secret in self._secrets.reveal():
+            text = text.replace(secret, REDACTED)
+        return text
 
 
 def _retry_after(value: str | None) -> float | None:

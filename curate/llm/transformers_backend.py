@@ -1,6 +1,6 @@
 """Local generation with transformers: ``AutoModelForCausalLM`` on CPU or one GPU.
 
-Loading goes through :mod:`scorers.hub` (a local directory or hub id,
+Loading goes through :mod:`curate.models.hub` (a local directory or hub id,
 safetensors only, ``HF_HUB_OFFLINE`` respected) with ``trust_remote_code=False``.
 ``device``/``dtype`` ``auto``: cuda + bf16 where available, else cpu + fp32.
 
@@ -75,8 +75,8 @@ class TransformersBackend(GenerationBackend):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from curate.llm.templates import PromptRenderer
-        from scorers.hub import model_dir, weight_files
-        from scorers.reward import resolve_device, resolve_dtype
+        from curate.models.device import resolve_device, resolve_dtype
+        from curate.models.hub import model_dir, weight_files
 
         self.directory = model_dir(self.model_ref, self.revision)
         weight_files(self.directory)  # refuses pickled weights before anything is read
@@ -136,7 +136,7 @@ class TransformersBackend(GenerationBackend):
         if self.model is None:
             raise CurateError("TransformersBackend.identity called before load()")
         if self._identity is None:
-            from scorers.hub import model_identity
+            from curate.models.hub import model_identity
 
             ident: dict[str, Any] = {"backend": self.name, "template": self.renderer.template}
             if getattr(self, "directory", None) is not None:
@@ -158,7 +158,7 @@ class TransformersBackend(GenerationBackend):
         import numpy as np
         import torch
 
-        from scorers.batching import plan_batches
+        from curate.models.batching import plan_batches
 
         encoded = self.renderer.encode(prompts)
         results: list[Generation | None] = [None] * len(prompts)

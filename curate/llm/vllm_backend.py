@@ -1,6 +1,6 @@
 """Offline batch generation with vLLM (one CUDA machine): the fast path for big jobs.
 
-The model is resolved like every other (:mod:`scorers.hub`: a local directory
+The model is resolved like every other (:mod:`curate.models.hub`: a local directory
 or hub id, safetensors only, ``HF_HUB_OFFLINE`` respected) and vLLM loads that
 directory with ``load_format="safetensors"`` and ``trust_remote_code=False``.
 Prompts are rendered and tokenized here (:mod:`curate.llm.templates`, the same
@@ -96,7 +96,7 @@ class VLLMBackend(GenerationBackend):
                 "machine (or use the transformers or openai backend)"
             ) from None
         from curate.llm.templates import PromptRenderer
-        from scorers.hub import model_dir, weight_files
+        from curate.models.hub import model_dir, weight_files
 
         if self.dtype_option not in DTYPES:
             raise CurateError(f"dtype {self.dtype_option!r}: choose auto, bf16, fp16 or fp32")
@@ -126,7 +126,7 @@ class VLLMBackend(GenerationBackend):
         if self.llm is None:
             raise CurateError("VLLMBackend.identity called before load()")
         if self._identity is None:
-            from scorers.hub import model_identity
+            from curate.models.hub import model_identity
 
             self._identity = {
                 "backend": self.name,

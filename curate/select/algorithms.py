@@ -43,7 +43,6 @@ import numpy as np
 
 REASONS = ("quality", "complexity")
 QUALITY, COMPLEXITY = 0, 1
-STOPS = ("total", "quotas", "exhausted")
 
 _WINDOW = 2  # least candidates per bucket checked ahead of a round (similarity filter)
 _MAX_WINDOW = 64  # most candidates per bucket checked ahead

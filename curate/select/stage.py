@@ -13,16 +13,25 @@ Reads the store (tags, scores, dedup marks, embeddings), decides with
                       selection; tag coverage; language mix; every exclusion counted;
                       the options and the store results the selection was made from
 
-The folder is written beside the output and swapped in whole, so a killed run
-never leaves half a subset. Run again with the same options on the same store
-results and there is nothing to do; ``--overwrite`` replaces a different
-selection (only a folder that holds one: a ``report.json`` written here).
+The store's lock is held from the first read of its results to the last write, so
+no stage rewrites them meanwhile, and a lock beside the output folder
+(``.<name>.lock``) keeps two selections from writing one folder at once. The
+subset is written beside the output (``.<name>.partial``) and swapped in whole, so
+a killed run never leaves half a subset. ``report.json`` lists the files this
+selection wrote (``files``). Run again with the same options on the same store
+results and there is nothing to do; ``--overwrite`` replaces a different selection:
+only the files it wrote, never another file that lies in the folder (a selection
+that would overwrite such a file is refused). ``-o`` must be a new or empty folder,
+or one that holds a selection: never the store, a folder inside or above it, or
+the current directory.
 
 **Eligibility** before any ranking: rows that dedup marked as dropped never enter
 (unless ``include_duplicates``); rows without a tag have no bucket; rows with fewer
 than ``min_turns`` user turns are left out. Each exclusion is counted.
 
-**Quality**: every complete score sidecar (``score.<name>``, column ``<name>_score``)
+**Quality**: every complete score sidecar (``score.<key>``, column
+:func:`curate.names.score_column`, e.g. ``skywork_reward_score``; the same name in
+``subset.parquet`` and ``report.json``)
 is z-scored within each tag and averaged with ``weights`` (default 1 each; the
 heuristic scorer 0.25 when a model score is also present, as it is a weak signal).
 A failed score is left out of a row's average (``missing="others"``) or excludes
@@ -31,9 +40,15 @@ the row (``"exclude"``); never replaced by an invented value.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
+import math
+import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +57,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate.errors import CurateError
+from curate import names
+from curate.errors import CurateError, InputError
+from curate.export import reading_lock
 from curate.store import Store
 
 HEURISTICS_WEIGHT = 0.25
@@ -62,7 +79,7 @@ class SelectOptions:
     embeddings: str | None = None
     lang_shares: dict[str, float] = field(default_factory=dict)
     include_duplicates: bool = False
-    format: str = "messages"  # messages | sharegpt
+    output_format: str = "messages"  # messages | sharegpt
     hf: bool = False
     seed: int | None = None  # None: ties go to the smaller id; else to the smaller hash(seed, id)
 
@@ -76,22 +93,48 @@ class SelectResult:
 
 
 REPORT = "report.json"
+SUBSET_FILES = ("subset.jsonl", "subset.parquet")
+DATASET = "dataset"
 
 
 def selection_inputs(store: Store, sidecars: list[str]) -> dict[str, str]:
     """What a selection is made from: the base table and each sidecar's fingerprint and finish time."""
     inputs = {"base": store.manifest("ingest")["fingerprint"]}
     for name in sidecars:
-        manifest = store.manifest(f"sidecar.{name}") or {}
+        manifest = store.manifest(names.manifest_name(name)) or {}
         inputs[name] = f"{manifest.get('fingerprint')}@{manifest.get('finished')}"
     return inputs
 
 
+def written_files(options: SelectOptions) -> list[str]:
+    """The names a selection writes into its folder."""
+    return sorted([REPORT, *SUBSET_FILES, *([DATASET] if options.hf else [])])
+
+
 def _previous_report(output: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((output / REPORT).read_text(encoding="utf-8"))
+        report = json.loads((output / REPORT).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return report if isinstance(report, dict) else None
+
+
+def _files_of(previous: dict[str, Any] | None) -> set[str] | None:
+    """The names an earlier selection wrote into its folder, or None: not a selection."""
+    if previous is None or not {"options", "inputs", "selected"} <= previous.keys():
+        return None
+    listed = previous.get("files")
+    if listed is None:  # written before report.json listed its files
+        options = previous.get("options") or {}
+        listed = [REPORT, *SUBSET_FILES, *([DATASET] if options.get("hf") else [])]
+    if not isinstance(listed, list):
+        return None
+    # plain names only: a report must not make a sink delete anything outside its folder
+    return {
+        name
+        for name in listed
+        if isinstance(name, str) and name not in ("", ".", "..") and "/" not in name
+    } | {REPORT}
 
 
 def _same_selection(
@@ -100,36 +143,135 @@ def _same_selection(
     if previous is None:
         return False
     wanted = json.loads(json.dumps(asdict(options)))
-    expected = ["subset.jsonl", "subset.parquet", *(["dataset"] if options.hf else [])]
     return (
         previous.get("options") == wanted
         and previous.get("inputs") == inputs
-        and all((output / name).exists() for name in expected)
+        and all((output / name).exists() for name in written_files(options))
     )
 
 
-def _swap_in(staging: Path, output: Path) -> None:
-    """Replace ``output`` by the finished ``staging`` folder (two renames; the old one removed)."""
+def check_output(store: Store, output: Path) -> Path:
+    """Refuse an output folder that is the store, inside or above it, the current directory, or a file.
+
+    Returns the folder to write (a symlink to a folder is followed).
+    """
+    real = output.resolve()
+    root = store.root.resolve()
+    if real == root or root in real.parents:
+        raise InputError(
+            f"-o {output} is inside the store {store.root}; write the subset to a folder "
+            "outside the store, e.g. -o subset"
+        )
+    if real in root.parents:
+        raise InputError(
+            f"-o {output} is a folder that holds the store {store.root}; name a new folder "
+            "for the subset, e.g. -o subset"
+        )
+    if real == Path.cwd().resolve():
+        raise InputError(
+            f"-o {output} is the current directory; name a new folder for the subset, "
+            "e.g. -o subset"
+        )
+    if output.exists() and not output.is_dir():
+        raise InputError(f"-o {output} is a file; name a folder for the subset")
+    return real if output.is_symlink() else output.absolute()
+
+
+@contextlib.contextmanager
+def output_lock(output: Path) -> Iterator[None]:
+    """An exclusive lock on the output folder (``.<name>.lock`` beside it), removed at the end.
+
+    Fails at once, with a clear error, when another selection holds it. A lock file
+    that its holder removed while we waited for it is not taken: we try the new one.
+    """
+    path = output.parent / f".{output.name}.lock"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            owner = os.read(fd, 200).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                raise CurateError(
+                    f"{output} is being written by another selection ({owner}); wait for it "
+                    "to finish, or choose another -o"
+                ) from None
+            raise
+        try:
+            current = os.stat(path).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(fd).st_ino:
+            break
+        os.close(fd)  # the holder removed it as we opened it: take the new one
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"curate select pid {os.getpid()}".encode())
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()  # while still holding it, so that nobody takes a removed file
+        os.close(fd)
+
+
+def _swap_in(staging: Path, output: Path, ours: set[str] | None = None) -> None:
+    """Move the finished ``staging`` folder's files into ``output``.
+
+    A folder that holds only files an earlier selection wrote (``ours``) is replaced
+    whole by two renames. Otherwise (an empty folder of the user's, or other files
+    beside an earlier selection) only the new files go in and only the earlier
+    selection's files go out; ``report.json`` is written last.
+    """
     old = output.with_name(f".{output.name}.old")
     shutil.rmtree(old, ignore_errors=True)
-    if output.exists():
+    if not output.exists():
+        staging.rename(output)
+        return
+    present = set(os.listdir(output))
+    ours = ours or set()
+    if present and present <= ours and not output.is_symlink():
         output.rename(old)
-    staging.rename(output)
+        staging.rename(output)
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    new = set(os.listdir(staging))
+    clash = (present - ours) & new
+    if clash:  # checked before the selection was made; the folder changed since
+        raise CurateError(
+            f"{output} holds {', '.join(sorted(clash))}, which curate did not write; "
+            "move them away or choose another -o"
+        )
+    if REPORT in present:  # until the swap is done, the report names every file of ours
+        previous = _previous_report(output) or {}
+        previous["files"] = sorted((ours & present) | new)
+        (staging / f".{REPORT}.next").write_text(json.dumps(previous, ensure_ascii=False))
+        os.replace(staging / f".{REPORT}.next", output / REPORT)
+    old.mkdir()
+    for name in sorted(new - {REPORT}) + [REPORT]:
+        if (output / name).exists():
+            os.rename(output / name, old / name)
+        os.rename(staging / name, output / name)
+    for name in sorted((ours & present) - new):
+        if (output / name).exists():
+            os.rename(output / name, old / name)
     shutil.rmtree(old, ignore_errors=True)
+    staging.rmdir()
 
 
-def default_weights(names: list[str], given: dict[str, float]) -> dict[str, float]:
-    unknown = sorted(set(given) - set(names))
+def default_weights(keys: list[str], given: dict[str, float]) -> dict[str, float]:
+    unknown = sorted(set(given) - set(keys))
     if unknown:
         raise CurateError(
-            f"--weights names {unknown}, but the store's scores are {names or 'none'}; "
+            f"--weights names {unknown}, but the store's scores are {keys or 'none'}; "
             "run `curate score` first or fix the names"
         )
     weights = {}
-    for name in names:
+    for name in keys:
         if name in given:
             weights[name] = float(given[name])
-        elif name == "heuristics" and len(names) > 1:
+        elif name == "heuristics" and len(keys) > 1:
             weights[name] = HEURISTICS_WEIGHT
         else:
             weights[name] = 1.0
@@ -169,13 +311,8 @@ def _quantiles(values: np.ndarray) -> dict[str, float | None]:
 def run_select(
     store: Store, options: SelectOptions, output: str | Path, overwrite: bool = False
 ) -> SelectResult:
-    from curate.select import algorithms
-    from curate.tag.stage import find_tags
-
-    if options.missing not in ("others", "exclude"):
-        raise CurateError("--missing-score must be `others` or `exclude`")
-    if options.format not in ("messages", "sharegpt"):
-        raise CurateError("--format must be `messages` or `sharegpt`")
+    """Select from ``store`` into the folder ``output`` (see the module's docstring)."""
+    check_options(options)
     if options.hf:
         try:
             import datasets  # noqa: F401
@@ -183,38 +320,97 @@ def run_select(
             raise CurateError(
                 "--hf needs the `datasets` package: pip install datasets (or the `train` extra)"
             ) from None
-    output = Path(output)
     store.require_base()
+    output = check_output(store, Path(output))
+    with reading_lock(store), output_lock(output):
+        return _select(store, options, output, overwrite)
+
+
+def check_options(options: SelectOptions) -> None:
+    """Refuse options that cannot make a selection (before anything is read)."""
+    if options.missing not in ("others", "exclude"):
+        raise CurateError("--missing-score must be `others` or `exclude`")
+    if options.output_format not in ("messages", "sharegpt"):
+        raise CurateError("--output-format must be `messages` or `sharegpt`")
+    shares = options.lang_shares
+    if shares:
+        bad = {k: v for k, v in shares.items() if not (0.0 <= v <= 1.0)}  # NaN included
+        if bad:
+            raise CurateError(
+                f"--lang-share shares must be between 0 and 1, got {bad}; give each language "
+                "its share of --total, e.g. --lang-share zh-Hant=0.4,ru=0.3"
+            )
+        if math.fsum(shares.values()) > 1 + 1e-9:
+            raise CurateError(
+                f"--lang-share shares sum to {math.fsum(shares.values()):g}, over 1; lower them "
+                "so that they sum to at most 1 (the rest of --total is open to every language)"
+            )
+        if options.total is None:
+            raise CurateError(
+                "--lang-share caps languages at shares of --total; give --total N as well"
+            )
+    for name, weight in options.weights.items():
+        if not math.isfinite(weight):
+            raise CurateError(f"--weights {name}={weight} is not a finite number; give a number")
+
+
+def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool) -> SelectResult:
+    from curate.score.stage import score_columns
+    from curate.select import algorithms
+    from curate.tag.stage import find_tags
+
     started = time.perf_counter()
     tag_sidecar = find_tags(store, options.tagger)
-    from curate.score.stage import PREFIX, score_columns
-
-    scores = {name.removeprefix(PREFIX): column for name, column in score_columns(store).items()}
+    scores = {names.score_key(name): column for name, column in score_columns(store).items()}
     weights = default_weights(sorted(scores), options.weights)
-    sidecars = [tag_sidecar, *(f"score.{k}" for k in sorted(scores))]
-    has_dedup = (store.manifest("sidecar.dedup") or {}).get("status") == "complete"
+    negative = {k: w for k, w in weights.items() if w < 0}
+    if negative:
+        raise CurateError(
+            f"--weights must be 0 or more, got {negative}; a score you do not trust gets 0"
+        )
+    if weights and max(weights.values()) <= 0:
+        raise CurateError(
+            f"--weights gives no score a positive weight ({weights}); give at least one score "
+            f"a weight above 0, e.g. --weights {next(iter(weights))}=1"
+        )
+    sidecars = [tag_sidecar, *(names.score_sidecar(k) for k in sorted(scores))]
+    from curate.runner import sidecar_state, stale_inputs
+
+    if sidecar_state(store, names.DEDUP) == "stale":
+        raise CurateError(
+            f"the dedup result of {store.root} is stale: {', '.join(stale_inputs(store, names.DEDUP))} "
+            f"changed after it ran; run `curate dedup {store.root}` again first"
+        )
+    has_dedup = sidecar_state(store, names.DEDUP) == "complete"
     if has_dedup:
-        sidecars.append("dedup")
+        sidecars.append(names.DEDUP)
     source = None
     if options.tau is not None:
         from curate.embed.stage import find_embeddings
 
         source = find_embeddings(store, options.embeddings, None, "conversation")
     inputs = selection_inputs(store, [*sidecars, *([source] if source else [])])
-    previous = _previous_report(output)
+    present = set(os.listdir(output)) if output.is_dir() else set()
+    previous = _previous_report(output) if present else None
+    ours = _files_of(previous)
+    if present and ours is None:
+        raise CurateError(
+            f"{output} is not empty and is not a curate selection (no {REPORT} written by "
+            "`curate select`); refusing to write into it: choose a new or empty folder for -o"
+        )
     if _same_selection(previous, options, inputs, output):
         return SelectResult(output, int(previous["selected"]), previous, already_done=True)
-    if output.exists() and any(output.iterdir()):
-        if not overwrite:
-            raise CurateError(
-                f"{output} holds another selection or other files; pass --overwrite to replace "
-                "a selection, or choose another -o"
-            )
-        if previous is None:
-            raise CurateError(
-                f"{output} is not a curate selection (no {REPORT}); refusing to replace it: "
-                "choose another -o"
-            )
+    if present and not overwrite:
+        raise CurateError(
+            f"{output} holds another selection; pass --overwrite to replace it, "
+            "or choose another -o"
+        )
+    clash = (present - (ours or set())) & set(written_files(options))
+    if clash:
+        raise CurateError(
+            f"{output} holds {', '.join(sorted(clash))}, which curate did not write and this "
+            "selection would overwrite; move them away or choose another -o"
+        )
     table = store.read(columns=["id", "lang", "n_turns"], sidecars=sidecars)
     n = table.num_rows
     ids = table.column("id").to_numpy(zero_copy_only=False).astype(str)
@@ -240,15 +436,15 @@ def run_select(
     flat = pc.list_flatten(tags)
     parent = pc.list_parent_indices(tags).to_numpy(zero_copy_only=False).astype(np.int64)
     encoded = pc.dictionary_encode(flat).combine_chunks()
-    names = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    tag_names = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
     bucket = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     keep = eligible[parent]
     member_row, member_bucket = parent[keep], bucket[keep]
     used = np.unique(member_bucket)
-    remap = np.full(len(names), -1, dtype=np.int64)
+    remap = np.full(len(tag_names), -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     member_bucket = remap[member_bucket]
-    bucket_names = names[used].astype(str)
+    bucket_names = tag_names[used].astype(str)
     n_tags = np.bincount(member_row, minlength=n)
 
     quality = {
@@ -304,13 +500,14 @@ def run_select(
         quality,
     )
     report["inputs"] = inputs
+    report["files"] = written_files(options)
     staging = output.with_name(f".{output.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         write_outputs(store, options, staging, table, selection, bucket_names, quality)
         report["wall_seconds"] = round(time.perf_counter() - started, 3)
         (staging / REPORT).write_text(json.dumps(report, ensure_ascii=False, indent=2))
-        _swap_in(staging, output)
+        _swap_in(staging, output, ours)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # only left when something failed
     return SelectResult(output, len(selection), report)
@@ -362,8 +559,11 @@ def build_report(
     pool_lang, pool_counts = np.unique(lang, return_counts=True)
     sel_lang, sel_counts = np.unique(lang[chosen], return_counts=True)
     scores_summary = {
-        name: {"pool": _quantiles(values), "selected": _quantiles(values[chosen])}
-        for name, values in quality.items()
+        names.score_column(key): {
+            "pool": _quantiles(values),
+            "selected": _quantiles(values[chosen]),
+        }
+        for key, values in quality.items()
     }
     candidates_total = int(selection.rows - selection.rows_without_score)
     return {
@@ -441,13 +641,15 @@ def write_outputs(store, options, output, table, selection, bucket_names, qualit
         "combined_score": pa.array(selection.score, pa.float64()),
         "reason": pa.array(selection.reasons().tolist(), pa.string()),
     }
-    for name, values in quality.items():
-        columns[f"{name}_score"] = pa.array(values[rows], pa.float64(), mask=np.isnan(values[rows]))
+    for key, values in quality.items():
+        columns[names.score_column(key)] = pa.array(
+            values[rows], pa.float64(), mask=np.isnan(values[rows])
+        )
     subset = pa.table(columns)
     pq.write_table(subset, output / "subset.parquet", compression="zstd")
     with open(output / "subset.jsonl", "wb") as fh:
         for row_id, conversation in zip(ids.to_pylist(), messages):
-            record = to_record({"id": row_id, "messages": conversation}, options.format)
+            record = to_record({"id": row_id, "messages": conversation}, options.output_format)
             fh.write(orjson.dumps(record) + b"\n")
     if options.hf:
         import datasets

@@ -42,11 +42,28 @@ def commit(tmp: Path, final: Path) -> None:
     fsync_dir(final.parent)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path`` to write; on success move it into place.
+
+    On any failure (a full disk, a kill signal turned into an exception, a bug) the
+    temporary file is removed, so a failed write leaves neither a partial ``path``
+    nor a ``.tmp-PID`` file behind.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_path(path)
-    tmp.write_bytes(data)
-    commit(tmp, path)
+    try:
+        yield tmp
+        commit(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -89,14 +106,31 @@ class Journal:
         return records
 
     def rewrite(self, records: list[dict]) -> None:
-        write_bytes_atomic(self.path, b"".join(orjson.dumps(r) + b"\n" for r in records))
+        """Replace the journal atomically; a failed write (a full disk) leaves the old
+        journal and no temporary file."""
+        data = b"".join(orjson.dumps(r) + b"\n" for r in records)
+        with atomic_path(self.path) as tmp, open(tmp, "wb") as fh:
+            fh.write(data)
 
     def append(self, record: dict) -> None:
+        """Append one record and fsync it. When the write fails (a full disk), what
+        reached the file of it is cut off again where possible (a torn line is ignored
+        by :meth:`read` anyway)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "ab") as fh:
-            fh.write(orjson.dumps(record) + b"\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        data = memoryview(orjson.dumps(record) + b"\n")
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            end = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                while data:
+                    data = data[os.write(fd, data) :]
+                os.fsync(fd)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, end)
+                raise
+        finally:
+            os.close(fd)
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

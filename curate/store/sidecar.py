@@ -22,6 +22,7 @@ shard: :meth:`SidecarWriter.write_part` stores row ranges as they finish,
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate import names
 from curate.errors import StageConflict, StoreError
 from curate.store import files
 from curate.store.manifest import environment, fingerprint, now_iso
@@ -40,33 +42,54 @@ PARQUET_OPTIONS = {"compression": "zstd", "use_dictionary": True, "write_statist
 
 
 def write_table_atomic(table: pa.Table, path) -> None:
-    tmp = files.tmp_path(path)
-    pq.write_table(table, tmp, **PARQUET_OPTIONS)
-    files.commit(tmp, path)
+    with files.atomic_path(path) as tmp:
+        pq.write_table(table, tmp, **PARQUET_OPTIONS)
 
 
 class SidecarWriter:
-    """Writes the sidecar ``name`` for the store's base table, resuming where it stopped."""
+    """Writes the sidecar ``name`` for the store's base table, resuming where it stopped.
 
-    def __init__(self, store: Store, name: str, params: dict[str, Any], overwrite: bool = False):
+    ``inputs`` maps the sidecars this one is computed from to their build ids
+    (:func:`build_id`): they are part of the fingerprint, so a result computed from
+    inputs that were rebuilt since is never taken for a complete one. When only the
+    inputs changed (same ``params``), the stale result is rebuilt without
+    ``--overwrite``: it is derived data, and keeping it would mix old and new inputs.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        name: str,
+        params: dict[str, Any],
+        overwrite: bool = False,
+        inputs: dict[str, str] | None = None,
+    ):
         store.require_base()
         self.store = store
         self.name = name
         self.dir = store.sidecar_dir(name)
-        self.manifest_name = f"sidecar.{name}"
+        self.manifest_name = names.manifest_name(name)
         self.params = params
+        self.inputs = dict(sorted((inputs or {}).items()))
         base = store.manifest("ingest")
         self.identity = {"params": params, "base": base["fingerprint"]}
+        if self.inputs:  # stages without inputs keep the fingerprints of earlier versions
+            self.identity["inputs"] = self.inputs
         self.fingerprint = fingerprint(self.identity)
         self.started = time.time()
+        self.rebuilt_stale = False
         existing = store.manifest(self.manifest_name)
         if existing is not None and existing.get("fingerprint") != self.fingerprint:
-            if not overwrite:
+            same_params = fingerprint(existing.get("params")) == fingerprint(params) and (
+                existing.get("base_fingerprint") == base["fingerprint"]
+            )
+            if not (overwrite or same_params):
                 raise StageConflict(
                     f"sidecar {name!r} already exists with other parameters or another base table "
                     f"(existing: {existing.get('params')}); pass --overwrite to replace it, "
                     "or choose another name"
                 )
+            self.rebuilt_stale = same_params and not overwrite
             existing = None
         if existing is None:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -76,7 +99,9 @@ class SidecarWriter:
                     "stage": name,
                     "status": "running",
                     "fingerprint": self.fingerprint,
+                    "build": fingerprint([self.fingerprint, time.time_ns(), os.getpid()]),
                     "params": params,
+                    "inputs": self.inputs,
                     "base_fingerprint": base["fingerprint"],
                     "started": now_iso(),
                     "environment": environment(),
@@ -84,6 +109,16 @@ class SidecarWriter:
             )
         self.dir.mkdir(parents=True, exist_ok=True)
         files.clean_tmp(self.dir)
+        self._remove_finished_parts()
+
+    def _remove_finished_parts(self) -> None:
+        """Checkpoints of shards that were written before a kill could remove them."""
+        for index in range(self.store.num_shards):
+            if (self.dir / shard_name(index)).is_file():
+                shutil.rmtree(self._parts_dir(index), ignore_errors=True)
+        parts = self.dir / "parts"
+        if parts.is_dir() and not any(parts.iterdir()):
+            parts.rmdir()
 
     @property
     def complete(self) -> bool:
@@ -102,7 +137,8 @@ class SidecarWriter:
                 f"sidecar {self.name!r} shard {index}: the ids must be those of base shard {index}, "
                 "in the same order"
             )
-        write_table_atomic(table, self.dir / shard_name(index))
+        # one chunk per column: the file does not depend on how the rows were computed
+        write_table_atomic(table.combine_chunks(), self.dir / shard_name(index))
         shutil.rmtree(self._parts_dir(index), ignore_errors=True)
 
     def write_all(self, table: pa.Table, progress: Callable[[int], None] | None = None) -> None:
@@ -165,6 +201,7 @@ class SidecarWriter:
             raise StoreError(
                 f"sidecar {self.name!r} is missing shards {missing[:5]}; cannot finish"
             )
+        self._remove_finished_parts()
         manifest = self.store.manifest(self.manifest_name) or {}
         wall = time.time() - self.started
         rows = self.store.num_rows()
@@ -175,6 +212,7 @@ class SidecarWriter:
                 "rows": rows,
                 "counts": counts or {},
                 "wall_seconds_last_run": round(wall, 3),
+                "build": manifest.get("build") or fingerprint([self.fingerprint, manifest.get("started")]),
                 **extra,
             }
         )

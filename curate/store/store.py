@@ -87,18 +87,40 @@ class Store:
     @classmethod
     def create(cls, path: str | Path) -> Store:
         """Open the store at ``path``, creating it if the directory is new or empty."""
+        import errno
+
         store = cls(path)
         if (store.root / MARKER).is_file():
             return cls.open(path)
-        if store.root.exists() and not store.root.is_dir():
-            raise StoreError(f"{store.root} exists and is not a directory; choose another --store")
-        if store.root.is_dir() and any(store.root.iterdir()):
-            raise StoreError(
-                f"{store.root} is not empty and is not a curate store; "
-                "choose a new or empty directory for --store"
+        try:
+            if store.root.exists() and not store.root.is_dir():
+                raise StoreError(
+                    f"{store.root} exists and is not a directory; choose another --store"
+                )
+            if store.root.is_dir() and any(store.root.iterdir()):
+                raise StoreError(
+                    f"{store.root} is not empty and is not a curate store; "
+                    "choose a new or empty directory for --store"
+                )
+            store.root.mkdir(parents=True, exist_ok=True)
+            files.write_json_atomic(
+                store.root / MARKER, {"format": STORE_FORMAT, "created": now_iso()}
             )
-        store.root.mkdir(parents=True, exist_ok=True)
-        files.write_json_atomic(store.root / MARKER, {"format": STORE_FORMAT, "created": now_iso()})
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise  # the CLI says: free space, run again
+            why = {
+                errno.EACCES: "permission denied",
+                errno.EPERM: "permission denied",
+                errno.EROFS: "the file system is read-only",
+                errno.ENOTDIR: "a part of the path is a file, not a folder",
+                errno.EEXIST: "a part of the path is a file, not a folder",
+            }.get(exc.errno, exc.strerror or str(exc))
+            where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+            raise StoreError(
+                f"cannot create the store {store.root}: {why}{where}; "
+                "choose a --store on a writable disk where you may create folders"
+            ) from None
         return store
 
     def lock(self):

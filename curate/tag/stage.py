@@ -14,7 +14,6 @@ so a run killed while writing shards recomputes it and writes the missing shards
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -23,25 +22,21 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from curate import names
 from curate.errors import CurateError
-from curate.store import SidecarWriter, Store
+from curate.runner import Stage, StageResult, is_complete, run_stage
+from curate.store import Store
 
-PREFIX = "tag."
-TAGGERS = ("cluster",)
+TAG_SCHEMA = pa.schema([("tags", pa.list_(pa.string())), ("tag_primary", pa.string())])
 
 
 def sidecar_name(tagger: str) -> str:
-    return f"{PREFIX}{tagger}"
+    return names.tag_sidecar(tagger)
 
 
-@dataclass
-class TagResult:
-    name: str
-    rows: int
-    tags: list[dict[str, Any]]
-    wall_seconds: float
-    already_done: bool = False
-    embeddings: str = ""
+def tag_table_of(result: StageResult) -> list[dict[str, Any]]:
+    """The tag table (tag, count, terms) a tagging stage recorded in its manifest."""
+    return result.manifest.get("tag_table", [])
 
 
 def ensure_embeddings(
@@ -64,35 +59,16 @@ def run_cluster_tag(
     embeddings: str | None = None,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
-) -> TagResult:
+) -> StageResult:
     """Cluster the conversation embeddings and name the clusters (:mod:`taggers.cluster`)."""
     from curate.embed.stage import read_vectors
     from taggers import cluster
 
     store.require_base()
-    started = time.perf_counter()
     source = ensure_embeddings(store, embeddings)
-    name = sidecar_name("cluster")
-    embed_manifest = store.manifest(f"sidecar.{source}") or {}
-    run_params = {
-        **params.params(),
-        "embeddings": source,
-        "embeddings_fingerprint": embed_manifest.get("fingerprint"),
-    }
-    with store.lock():
-        writer = SidecarWriter(store, name, run_params, overwrite=overwrite)
-        if writer.complete:
-            manifest = store.manifest(writer.manifest_name)
-            if progress is not None:
-                progress(manifest["counts"]["rows"])
-            return TagResult(
-                name,
-                manifest["counts"]["rows"],
-                manifest["tag_table"],
-                manifest.get("wall_seconds", 0.0),
-                already_done=True,
-                embeddings=source,
-            )
+    summary: dict[str, Any] = {}
+
+    def compute_all(store: Store, _progress: Any) -> pa.Table:
         table = store.read(columns=["id", "messages"])
         vectors = read_vectors(store, source)
         n = len(vectors)
@@ -102,63 +78,59 @@ def run_cluster_tag(
         )
         k = int(labels.max()) + 1 if n else 0
         texts = [cluster.user_text(m) for m in table.column("messages").to_pylist()]
-        names, tops = cluster.name_clusters(texts, labels, k, params.name_terms)
-        tag_of = np.asarray(names, dtype=object)[labels] if n else np.array([], dtype=object)
-        writer.write_all(
-            pa.table(
-                {
-                    "id": table.column("id"),
-                    "tags": pa.array([[t] for t in tag_of], pa.list_(pa.string())),
-                    "tag_primary": pa.array(list(tag_of), pa.string()),
-                    "tag_cluster": pa.array(labels, pa.int32()),
-                    "tag_similarity": pa.array(similarity, pa.float32()),
-                }
-            ),
-            progress,
-        )
+        tag_names, tops = cluster.name_clusters(texts, labels, k, params.name_terms)
+        tag_of = np.asarray(tag_names, dtype=object)[labels] if n else np.array([], dtype=object)
         sizes = np.bincount(labels, minlength=k) if n else np.zeros(0, dtype=int)
-        tag_table = sorted(
+        summary["counts"] = {"rows": n, "clusters": k}
+        summary["tag_table"] = sorted(
             (
-                {"tag": names[c], "cluster": c, "count": int(sizes[c]), "terms": tops[c]}
+                {"tag": tag_names[c], "cluster": c, "count": int(sizes[c]), "terms": tops[c]}
                 for c in range(k)
             ),
             key=lambda r: (-r["count"], r["tag"]),
         )
-        wall = time.perf_counter() - started
-        writer.finish(
-            {"rows": n, "clusters": k},
-            tag_table=tag_table,
-            wall_seconds=round(wall, 3),
-            rows_per_second=round(n / wall, 1) if wall > 0 else None,
+        if progress is not None:
+            progress(n)
+        return pa.table(
+            {
+                "id": table.column("id"),
+                "tags": pa.array([[t] for t in tag_of], pa.list_(pa.string())),
+                "tag_primary": pa.array(list(tag_of), pa.string()),
+                "tag_cluster": pa.array(labels, pa.int32()),
+                "tag_similarity": pa.array(similarity, pa.float32()),
+            }
         )
-    return TagResult(name, n, tag_table, wall, embeddings=source)
+
+    stage = Stage(
+        name=sidecar_name("cluster"),
+        params={**params.params(), "embeddings": source},
+        sidecars=[source],
+        compute_all=compute_all,
+        counts=lambda store: summary["counts"],
+        extra=lambda: {"tag_table": summary["tag_table"]},
+    )
+    on_rows = None if progress is None else (lambda n, _extra=0: progress(n))
+    return run_stage(store, stage, overwrite=overwrite, progress=on_rows)
 
 
 def find_tags(store: Store, tagger: str | None = None) -> str:
     """The complete tag sidecar to use: the tagger's, or the only/first one."""
-    names = [
-        s
-        for s in store.sidecars()
-        if s.startswith(PREFIX)
-        and not s.endswith(RAW_SUFFIX)  # an LLM's raw tags are not buckets
-        and (store.manifest(f"sidecar.{s}") or {}).get("status") == "complete"
-    ]
+    found = [s for s in store.sidecars() if names.is_bucket_tags(s) and is_complete(store, s)]
     if tagger is not None:
         wanted = sidecar_name(tagger)
-        if wanted in names:
+        if wanted in found:
             return wanted
-        names = []
-    if not names:
+        found = []
+    if not found:
         raise CurateError(
             f"no complete tags{f' from the {tagger} tagger' if tagger else ''} in {store.root}: "
             f"run `curate tag {store.root}` first"
         )
-    return sorted(names)[0]
+    return sorted(found)[0]
 
 
 # -- the LLM tagger ---------------------------------------------------------------------------
 
-RAW_SUFFIX = ".raw"
 DEFAULT_CHUNK_ROWS = 512
 RAW_SCHEMA = pa.schema(
     [
@@ -203,35 +175,28 @@ def run_llm_raw_tags(
     progress: Callable[[int], None] | None = None,
 ) -> str:
     """Phase 1: raw LLM tags per conversation into ``tag.<tagger>.raw``, checkpointed by chunk."""
-    name = sidecar_name(tagger.name) + RAW_SUFFIX
+    name = names.raw_tag_sidecar(tagger.name)
     tagger.load()  # the backend's identity (model revision) is part of the fingerprint
-    params = {**tagger.params.params(), "backend": tagger.backend.identity()}
-    with store.lock():
-        writer = SidecarWriter(store, name, params, overwrite=overwrite)
-        if writer.complete:
-            if progress is not None:
-                progress(store.num_rows())
-            return name
-        for index in writer.pending():
-            shard = store.read_shard(index, columns=["id", "messages"])
-            todo, done_rows = writer.chunks_to_do(index, chunk_rows)
-            if progress is not None and done_rows:
-                progress(done_rows)
-            for start, rows in todo:
-                chunk = shard.column("messages").slice(start, rows).to_pylist()
-                results = tagger.tag(chunk)
-                ids = shard.column("id").slice(start, rows)
-                writer.write_part(index, start, raw_table(ids, results))
-                if progress is not None:
-                    progress(len(results))
-            writer.write_from_parts(index, RAW_SCHEMA)
+
+    def counts(store: Store) -> dict[str, Any]:
         table = store.read_sidecar(name).select(["tag_status"])
-        writer.finish(
-            {
-                "rows": table.num_rows,
-                "status": dict(Counter(table.column("tag_status").to_pylist())),
-            }
-        )
+        return {
+            "rows": table.num_rows,
+            "status": dict(Counter(table.column("tag_status").to_pylist())),
+        }
+
+    stage = Stage(
+        name=name,
+        params={**tagger.params.params(), "backend": tagger.backend.identity()},
+        schema=pa.schema(list(RAW_SCHEMA)[1:]),
+        compute_shard=lambda chunk, _progress: raw_table(
+            chunk.column("id"), tagger.tag(chunk.column("messages").to_pylist())
+        ),
+        chunk_rows=chunk_rows,
+        counts=counts,
+    )
+    on_rows = None if progress is None else (lambda n, _extra=0: progress(n))
+    run_stage(store, stage, overwrite=overwrite, progress=on_rows)
     return name
 
 
@@ -246,14 +211,13 @@ def run_normalize(
     params: Any,
     embed: Callable[[list[str]], np.ndarray] | None,
     mapping_file: str | None = None,
-) -> TagResult:
+) -> StageResult:
     """Phase 2: normalize the raw tags of the whole store (or apply an edited mapping) into ``tag.<tagger>``."""
     import hashlib
 
     from taggers.normalize import TagMapping, normalize_tags
 
-    started = time.perf_counter()
-    raw_name = sidecar_name(tagger_name) + RAW_SUFFIX
+    raw_name = names.raw_tag_sidecar(tagger_name)
     raw = store.read_sidecar(raw_name)
     raw_lists = raw.column("tags_raw").to_pylist()
     if mapping_file is not None:
@@ -271,42 +235,36 @@ def run_normalize(
     for tags in tag_lists:
         for t in tags:
             counts[t] = counts.get(t, 0) + 1
-    primary = primary_tags(tag_lists, counts)
-    name = sidecar_name(tagger_name)
-    raw_manifest = store.manifest(f"sidecar.{raw_name}") or {}
-    run_params = {**how, "raw": raw_manifest.get("fingerprint"), "mapping_sha256": digest}
-    with store.lock():
-        writer = SidecarWriter(store, name, run_params, overwrite=True)
-        writer.write_all(
-            pa.table(
-                {
-                    "id": raw.column("id"),
-                    "tags": pa.array(tag_lists, pa.list_(pa.string())),
-                    "tag_primary": pa.array(primary, pa.string()),
-                }
-            )
-        )
-        variants: dict[str, list[str]] = {}
-        for raw_tag, canonical in mapping.canonical.items():
-            if canonical is not None and raw_tag != canonical:
-                variants.setdefault(canonical, []).append(raw_tag)
-        tag_table = sorted(
-            (
-                {"tag": t, "count": c, "terms": sorted(variants.get(t, []))[:10]}
-                for t, c in counts.items()
-            ),
-            key=lambda r: (-r["count"], r["tag"]),
-        )
-        wall = time.perf_counter() - started
-        writer.finish(
-            {
-                "rows": len(tag_lists),
-                "tags": len(counts),
-                "untagged": sum(1 for t in tag_lists if not t),
-            },
-            tag_table=tag_table,
-            mapping=str(path),
-            normalization=mapping.manifest(),
-            wall_seconds=round(wall, 3),
-        )
-    return TagResult(name, len(tag_lists), tag_table, wall)
+    variants: dict[str, list[str]] = {}
+    for raw_tag, canonical in mapping.canonical.items():
+        if canonical is not None and raw_tag != canonical:
+            variants.setdefault(canonical, []).append(raw_tag)
+    tag_table = sorted(
+        ({"tag": t, "count": c, "terms": sorted(variants.get(t, []))[:10]} for t, c in counts.items()),
+        key=lambda r: (-r["count"], r["tag"]),
+    )
+    table = pa.table(
+        {
+            "id": raw.column("id"),
+            "tags": pa.array(tag_lists, pa.list_(pa.string())),
+            "tag_primary": pa.array(primary_tags(tag_lists, counts), pa.string()),
+        }
+    )
+    stage = Stage(
+        name=sidecar_name(tagger_name),
+        params={**how, "mapping_sha256": digest},
+        sidecars=[raw_name],
+        compute_all=lambda store, _progress: table,
+        counts=lambda store: {
+            "rows": len(tag_lists),
+            "tags": len(counts),
+            "untagged": sum(1 for t in tag_lists if not t),
+        },
+        extra=lambda: {
+            "tag_table": tag_table,
+            "mapping": str(path),
+            "normalization": mapping.manifest(),
+        },
+    )
+    # a new mapping (edited, or normalized with other options) replaces the tags it maps
+    return run_stage(store, stage, overwrite=True)

@@ -12,7 +12,13 @@ from tests.conftest import write_jsonl
 
 
 def run(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "curate", *args], capture_output=True, text=True)
+    # UTF-8 both ways (-X utf8 in the child), whatever the locale: summaries print "✓"
+    proc = subprocess.run(
+        [sys.executable, "-X", "utf8", "-m", "curate", *args],
+        capture_output=True,
+        encoding="utf-8",
+        errors="replace",
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}")
     return proc
@@ -27,7 +33,13 @@ def test_help_is_fast_and_imports_nothing_heavy():
         "print(heavy, time.perf_counter() - t, file=sys.stderr)"
     )
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-X", "utf8", "-c", code],
+        capture_output=True,
+        encoding="utf-8",
+        errors="replace",
+        check=True,
+    )
     elapsed = time.perf_counter() - start
     assert "ingest" in proc.stdout and "export" in proc.stdout
     heavy, _ = proc.stderr.split("]", 1)
@@ -40,14 +52,13 @@ def test_user_errors_are_one_red_line_and_exit_1(tmp_path):
         "ingest", str(tmp_path / "missing.json"), "--store", str(tmp_path / "s"), check=False
     )
     assert proc.returncode == 1
-    assert proc.stderr.strip().startswith("error: input not found")
+    assert " ".join(proc.stderr.split()).startswith("error: input not found")
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     proc = run("ingest", "--store", str(tmp_path / "s"), "--bogus", check=False)
-    assert (
-        proc.returncode == 1 and "no such option" in proc.stderr.lower() and "--help" in proc.stderr
-    )
+    err = " ".join(proc.stderr.split())
+    assert proc.returncode == 1 and "no such option" in err.lower() and "--help" in err
     proc = run("info", str(tmp_path), check=False)
-    assert proc.returncode == 1 and "not a curate store" in proc.stderr
+    assert proc.returncode == 1 and "not a curate store" in " ".join(proc.stderr.split())
 
 
 def test_ingest_info_export_round_trip(tmp_path):
@@ -75,8 +86,8 @@ def test_ingest_info_export_round_trip(tmp_path):
     )
     store = tmp_path / "store"
     proc = run("ingest", str(data.parent), "--store", str(store))
-    assert (
-        "read 5 = ingested 3 + exact duplicates 1 + rejected 1 (invalid_json 1)  ✓" in proc.stdout
+    assert "read 5 = ingested 3 + exact duplicates 1 + rejected 1 (invalid_json 1) ✓" in " ".join(
+        proc.stdout.split()
     )
     summary = json.loads(run("info", str(store), "--json", "--examples", "1").stdout)
     assert (
@@ -86,7 +97,7 @@ def test_ingest_info_export_round_trip(tmp_path):
     )
     assert summary["stages"]["ingest"]["status"] == "complete"
     assert summary["reject_examples"]["invalid_json"][0]["where"].endswith("chat.jsonl:3")
-    human = run("info", str(store)).stdout
+    human = " ".join(run("info", str(store)).stdout.split())
     assert "by lang" in human and "rejects by reason" in human
     out = tmp_path / "out.jsonl"
     run(
@@ -94,7 +105,7 @@ def test_ingest_info_export_round_trip(tmp_path):
         str(store),
         "-o",
         str(out),
-        "--format",
+        "--output-format",
         "sharegpt",
         "--exclude-flag",
         "no_assistant",
@@ -107,7 +118,8 @@ def test_ingest_info_export_round_trip(tmp_path):
         }
     ]
     # Running the same ingest again does nothing.
-    assert "nothing to do" in run("ingest", str(data.parent), "--store", str(store)).stdout
+    again = run("ingest", str(data.parent), "--store", str(store)).stdout
+    assert "nothing to do" in " ".join(again.split())
 
 
 def test_config_file_supplies_options(tmp_path):
@@ -122,7 +134,7 @@ def test_config_file_supplies_options(tmp_path):
     proc = run(
         "ingest", str(data), "--store", str(tmp_path / "x"), "--config", str(config), check=False
     )
-    assert proc.returncode == 1 and "no option 'no-such-option'" in proc.stderr
+    assert proc.returncode == 1 and "no option 'no-such-option'" in " ".join(proc.stderr.split())
 
 
 @pytest.mark.parametrize("bad", ["--role", "--map"])

@@ -8,9 +8,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from curate.errors import CurateError
+from curate.testing.tiny_models import SAMPLE_CONVERSATIONS as CONVERSATIONS
 from scorers import chat
 from scorers.armorm import OBJECTIVES, ArmoRMScorer, find_last, gating_pattern_ids, load_armorm
-from scorers.testing import SAMPLE_CONVERSATIONS as CONVERSATIONS
 
 GATING = "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
 
@@ -49,7 +49,7 @@ def test_matches_the_authors_architecture(armorm, reference):
         as_numpy(columns, "armorm_gating"),
         [e["gating_output"] for e in expected],
         rtol=1e-4,
-        atol=1e-6,
+        atol=1e-5,
     )
     assert columns["armorm_status"].to_pylist() == ["ok"] * len(CONVERSATIONS)
     assert len(set(as_numpy(columns, "armorm_score").round(4))) == len(CONVERSATIONS)
@@ -127,7 +127,7 @@ def test_batched_equals_one_at_a_time(armorm_dir, budget):
     together = scorer.score(conversations)
     for name in ("armorm_score", "armorm_rewards", "armorm_gating"):
         alone = np.concatenate([as_numpy(scorer.score([c]), name) for c in conversations])
-        np.testing.assert_allclose(as_numpy(together, name), alone, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(as_numpy(together, name), alone, rtol=1e-4, atol=1e-5)
 
 
 def test_too_long_conversations_lose_early_turns_never_the_end(armorm_dir, reference):
@@ -148,7 +148,7 @@ def test_too_long_conversations_lose_early_turns_never_the_end(armorm_dir, refer
     assert columns["armorm_tokens_cut"][0].as_py() == 0
     kept = [long[0], long[3], long[4]]
     expected = reference_scores(reference, [kept])[0]["score"]
-    assert columns["armorm_score"][0].as_py() == pytest.approx(float(expected), rel=1e-4)
+    assert columns["armorm_score"][0].as_py() == pytest.approx(float(expected), rel=1e-4, abs=1e-5)
 
 
 def test_left_cut_keeps_bos_and_gate_or_fails_when_the_reply_alone_is_too_long(armorm_dir):
@@ -194,7 +194,7 @@ def test_no_reply_is_flagged_never_scored(armorm):
     assert columns["armorm_score"].null_count == 3
     assert columns["armorm_turns_dropped"][3].as_py() == 1
     expected = armorm.score([conversations[3][:2]])["armorm_score"][0].as_py()
-    assert columns["armorm_score"][3].as_py() == pytest.approx(expected, rel=1e-6)
+    assert columns["armorm_score"][3].as_py() == pytest.approx(expected, rel=1e-4, abs=1e-5)
     assert all(t == 0 for t in columns["armorm_tokens"].to_pylist()[:3])
 
 

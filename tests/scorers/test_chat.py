@@ -1,7 +1,7 @@
 """What the chat encoder does to a conversation, per row."""
 
+from curate.testing.tiny_models import build_llama3_tokenizer
 from scorers import chat
-from scorers.testing import build_llama3_tokenizer
 
 
 def test_reply_prefix():

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from curate.errors import CurateError
+from curate.testing.tiny_models import SAMPLE_CONVERSATIONS
 from scorers.armorm import ArmoRMScorer
 from scorers.registry import PRESETS, model_key, resolve
 from scorers.reward import RewardModelScorer
-from scorers.testing import SAMPLE_CONVERSATIONS
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_batched_equals_one_at_a_time(reward_dir):
     conversations = SAMPLE_CONVERSATIONS * 3
     together = scorer.score(conversations)["tiny_reward_score"].to_numpy()
     alone = [scorer.score([c])["tiny_reward_score"][0].as_py() for c in conversations]
-    np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(together, alone, rtol=1e-4, atol=1e-5)  # float32, padded batches
 
 
 def test_failures_have_no_score(reward):
@@ -61,7 +61,7 @@ def test_failures_have_no_score(reward):
 def test_a_checkpoint_without_a_reward_head_is_refused(tmp_path, reward_dir):
     from transformers import LlamaForCausalLM
 
-    from scorers.testing import build_llama3_tokenizer, llama_config
+    from curate.testing.tiny_models import build_llama3_tokenizer, llama_config
 
     tokenizer = build_llama3_tokenizer()
     config = llama_config(tokenizer, num_labels=1)

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from curate.cli import cli
 from curate.ingest.pipeline import IngestOptions, Ingestor
 from curate.store import SidecarWriter, Store
-from curate.tag.stage import mapping_path, run_llm_raw_tags, run_normalize
+from curate.tag.stage import mapping_path, run_llm_raw_tags, run_normalize, tag_table_of
 from taggers.instag import InstagTagger
 from taggers.normalize import NormalizeParams
 from tests.conftest import parquet_digests, write_jsonl
@@ -45,7 +45,7 @@ def store(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    from curate.llm.testing import write_tiny_chat_model
+    from curate.testing.tiny_models import write_tiny_chat_model
 
     return write_tiny_chat_model(tmp_path_factory.mktemp("llm") / "tiny-chat")
 
@@ -89,7 +89,7 @@ def test_tiny_model_through_transformers_backend(store, tiny_model):
 
 def test_tiny_model_through_an_openai_compatible_server(store, tiny_model, monkeypatch):
     from curate.llm import resolve_backend
-    from curate.llm.testing import serve_chat_completions
+    from curate.testing.chat_server import serve_chat_completions
 
     backend = resolve_backend("transformers", str(tiny_model), device="cpu")
     backend.load()
@@ -192,7 +192,7 @@ def test_normalization_mapping_and_hand_edits(store, monkeypatch):
     tags = table.column("tags").to_pylist()
     flat = {t for ts in tags for t in ts}
     assert "baking" in flat and "Baking" not in flat  # spelling variants merged
-    assert {r["tag"] for r in result.tags} == flat
+    assert {r["tag"] for r in tag_table_of(result)} == flat
     assert all(p is None or p in ts for p, ts in zip(table.column("tag_primary").to_pylist(), tags))
     path = mapping_path(store, "instag")
     text = path.read_text(encoding="utf-8")

@@ -82,24 +82,30 @@ def test_conversation_tree_branches_are_not_merged(mixed_store):
     assert len(multi) > 500 and merged_branches / len(multi) < 0.08
 
 
-def test_keep_by_uses_the_score_stage(mixed_store):
-    run_dedup(mixed_store, DedupOptions())
-    base = mixed_store.read(columns=["id", "n_chars"])
-    writer = SidecarWriter(mixed_store, "score.fake", params={"v": 1})
-    scores = (
-        -base.column("n_chars").to_numpy().astype(np.float64)
-    )  # shorter is better, unlike the rule
+def _write_fake_scores(store, scores, overwrite=False):
+    writer = SidecarWriter(store, "score.fake", params={"v": 1}, overwrite=overwrite)
     offset = 0
     for index in writer.pending():
-        shard = mixed_store.read_shard(index, columns=["id"])
+        shard = store.read_shard(index, columns=["id"])
         writer.write(
             index,
             pa.table(
-                {"id": shard.column("id"), "fake_score": scores[offset : offset + shard.num_rows]}
+                {
+                    "id": shard.column("id"),
+                    "fake_score": scores[offset : offset + shard.num_rows],
+                    "fake_status": pa.array(["ok"] * shard.num_rows),
+                }
             ),
         )
         offset += shard.num_rows
     writer.finish()
+
+
+def test_keep_by_uses_the_score_stage(mixed_store):
+    run_dedup(mixed_store, DedupOptions())
+    base = mixed_store.read(columns=["id", "n_chars"])
+    # shorter is better, unlike the rule
+    _write_fake_scores(mixed_store, -base.column("n_chars").to_numpy().astype(np.float64))
     with pytest.raises(StageConflict):  # auto now resolves to the score: other parameters
         run_dedup(mixed_store, DedupOptions())
     result = run_dedup(mixed_store, DedupOptions(), overwrite=True)
@@ -140,17 +146,66 @@ def test_same_inputs_same_groups_and_resume(shared_data, tmp_path, monkeypatch):
 
 def test_cli_summary_and_show(mixed_store):
     proc = subprocess.run(
-        [sys.executable, "-m", "curate", "dedup", str(mixed_store.root), "--show", "2"],
+        [sys.executable, "-X", "utf8", "-m", "curate", "dedup", str(mixed_store.root), "--show"]
+        + ["2"],
         capture_output=True,
-        text=True,
+        encoding="utf-8",
+        errors="replace",
         check=True,
     )
-    assert (
-        "group 1:" in proc.stdout and "group 2:" in proc.stdout and "near-duplicate" in proc.stdout
-    )
+    out = " ".join(proc.stdout.split())  # independent of where a terminal would wrap
+    assert "group 1:" in out and "group 2:" in out and "near-duplicate" in out
     proc = subprocess.run(
-        [sys.executable, "-m", "curate", "dedup", str(mixed_store.root), "--threshold", "0.95"],
+        [sys.executable, "-X", "utf8", "-m", "curate", "dedup", str(mixed_store.root)]
+        + ["--threshold", "0.95"],
         capture_output=True,
-        text=True,
+        encoding="utf-8",
+        errors="replace",
     )
     assert proc.returncode == 1 and "--overwrite" in proc.stderr
+
+
+def test_rescoring_under_the_same_name_makes_dedup_stale(mixed_store):
+    """Re-scoring under the same name must not leave a dedup that still counts as complete."""
+    from curate.runner import is_complete, sidecar_state
+    from curate.score.stage import score_columns
+
+    n_chars = mixed_store.read(columns=["n_chars"]).column("n_chars").to_numpy().astype(float)
+    _write_fake_scores(mixed_store, -n_chars)  # shorter is better
+    assert "score.fake" in score_columns(mixed_store)
+    first = run_dedup(mixed_store, DedupOptions(), overwrite=True)
+    assert "score.fake:fake_score" in first.keep_rule and is_complete(mixed_store, "dedup")
+    # the same scorer name, re-run (another model, say): the scores now prefer longer answers
+    mixed_store.remove_manifest("sidecar.score.fake")
+    _write_fake_scores(mixed_store, n_chars)
+    assert sidecar_state(mixed_store, "dedup") == "stale"
+    again = run_dedup(mixed_store, DedupOptions())  # same options: rebuilt, not "nothing to do"
+    assert not again.already_done and is_complete(mixed_store, "dedup")
+    table = mixed_store.read(columns=["id", "n_chars"], sidecars=["dedup"])
+    chars = dict(zip(table.column("id").to_pylist(), table.column("n_chars").to_pylist()))
+    for row_id, group in zip(table.column("id").to_pylist(), table.column("dup_group").to_pylist()):
+        assert chars[group] >= chars[row_id]  # now the longest member is kept
+    shutil.rmtree(mixed_store.sidecar_dir("score.fake"))
+    mixed_store.remove_manifest("sidecar.score.fake")
+    run_dedup(mixed_store, DedupOptions(), overwrite=True)
+
+
+def test_select_refuses_a_stale_dedup(mixed_store, tmp_path):
+    from curate.errors import CurateError
+    from curate.select.stage import SelectOptions, run_select
+    from curate.tag.stage import run_cluster_tag
+    from taggers.cluster import ClusterParams
+
+    n_chars = mixed_store.read(columns=["n_chars"]).column("n_chars").to_numpy().astype(float)
+    _write_fake_scores(mixed_store, n_chars)
+    run_dedup(mixed_store, DedupOptions(), overwrite=True)
+    mixed_store.remove_manifest("sidecar.score.fake")
+    _write_fake_scores(mixed_store, -n_chars)  # rescored: dedup was built on the old scores
+    run_cluster_tag(mixed_store, ClusterParams(clusters=2))
+    with pytest.raises(CurateError, match="stale"):
+        run_select(mixed_store, SelectOptions(per_tag=5), tmp_path / "out")
+    run_dedup(mixed_store, DedupOptions())
+    assert run_select(mixed_store, SelectOptions(per_tag=5), tmp_path / "out").selected > 0
+    shutil.rmtree(mixed_store.sidecar_dir("score.fake"))
+    mixed_store.remove_manifest("sidecar.score.fake")
+    run_dedup(mixed_store, DedupOptions(), overwrite=True)

@@ -45,7 +45,7 @@ def test_embed_writes_aligned_vectors_and_a_manifest(small_store):
     assert (
         result.name == "embed.use-multilingual.conversation"
         and result.rows == 32
-        and result.multi_turn == 2
+        and result.counts["multi_turn"] == 2
     )
     table = small_store.read(columns=["id", "n_turns"], sidecars=[result.name])
     vectors = vectors_of(table.column("embedding"))
@@ -91,7 +91,7 @@ def test_embed_other_options_conflict_unless_overwrite(small_store):
         run_embed(small_store, EmbedOptions(max_chars=80))
     result = run_embed(small_store, EmbedOptions(mode="user"))  # another mode is another sidecar
     assert result.name == "embed.use-multilingual.user"
-    assert run_embed(small_store, EmbedOptions(max_chars=80), overwrite=True).truncated == 2
+    assert run_embed(small_store, EmbedOptions(max_chars=80), overwrite=True).counts["truncated"] == 2
 
 
 def test_dedup_needs_embeddings_first(small_store):

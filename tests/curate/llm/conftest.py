@@ -19,7 +19,7 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def tiny_lm_dir(tmp_path_factory) -> Path:
-    from curate.llm.testing import write_tiny_chat_model
+    from curate.testing.tiny_models import write_tiny_chat_model
 
     return write_tiny_chat_model(tmp_path_factory.mktemp("llm") / "tiny-chat")
 

@@ -8,7 +8,7 @@ import pytest
 
 from curate.errors import CurateError
 from curate.llm import GenerationParams, resolve_backend
-from curate.llm.testing import SAMPLE_PROMPTS, Fault, serve_chat_completions
+from curate.testing.chat_server import SAMPLE_PROMPTS, Fault, serve_chat_completions
 
 KEY = "sk-curate-FAKE-7f3a9c1e5b"
 KEY_ENV = "CURATE_TEST_LLM_KEY"
@@ -119,14 +119,73 @@ def test_dropped_connections(server, client):
     assert client(max_concurrency=1, max_retries=1).generate(SAMPLE_PROMPTS[:1], GREEDY)[0].ok
 
 
-def test_connection_refused_is_recorded(client):
-    with socket.socket() as sock:  # a port nobody listens on
+def free_port() -> int:
+    """A port nobody listens on (bound, then released)."""
+    with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    out = client(api_base=f"http://127.0.0.1:{port}/v1", max_retries=1).generate(
-        SAMPLE_PROMPTS[:1], GREEDY
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("failure", ["refused", "unknown host", "connect timeout"])
+def test_an_unreachable_server_fails_fast_with_its_address(failure, monkeypatch):
+    """Nothing answers: one CurateError within seconds (defaults: 16 threads, 4 retries, 1 s
+    backoff), naming the address without its credentials; no per-prompt retries for minutes."""
+    port = free_port()
+    host = "127.0.0.1"
+    if failure == "unknown host":
+        host = "no-such-host.invalid"
+        real = socket.getaddrinfo
+
+        def getaddrinfo(name, *args, **kwargs):
+            if name == host:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            return real(name, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    elif failure == "connect timeout":
+
+        def create_connection(address, timeout=None, *args, **kwargs):
+            assert timeout == 0.5  # connect_timeout, not the 120 s read timeout
+            raise TimeoutError("timed out")
+
+        monkeypatch.setattr(socket, "create_connection", create_connection)
+    monkeypatch.setenv(KEY_ENV, KEY)
+    backend = resolve_backend(
+        "openai",
+        "m",
+        api_base=f"http://user:hunter2-secret@{host}:{port}/v1?key=qk-secret-99",
+        api_key_env=KEY_ENV,
+        connect_timeout=0.5,
     )
-    assert out[0].text is None and out[0].error.startswith("connection error")
+    backend.load()
+    start = time.monotonic()
+    try:
+        with pytest.raises(CurateError) as raised:
+            backend.generate(SAMPLE_PROMPTS * 5, GREEDY)
+    finally:
+        backend.close()
+    assert time.monotonic() - start < 20
+    message = str(raised.value)
+    assert f"cannot connect to the server at http://{host}:{port}/v1?key=[redacted]" in message
+    assert "start the server" in message and "--api-base" in message
+    assert {
+        "refused": "connection refused",
+        "unknown host": f"cannot resolve the host name '{host}'",
+        "connect timeout": "no answer to connecting within 0.5 s",
+    }[failure] in message
+    for secret in ("hunter2-secret", "qk-secret-99", KEY, "user:"):
+        assert secret not in message
+
+
+def test_a_server_that_goes_away_mid_run_stops_the_run(server, client):
+    remote = client(max_concurrency=2, max_retries=2)
+    assert all(g.ok for g in remote.generate(SAMPLE_PROMPTS[:2], GREEDY))
+    server.fail(Fault(drop=True), times=None)  # kept-alive connections are closed ...
+    server.close()  # ... and new ones refused
+    start = time.monotonic()
+    with pytest.raises(CurateError, match=rf"lost the server at {server.api_base}.*refused"):
+        remote.generate(SAMPLE_PROMPTS * 5, GREEDY)
+    assert time.monotonic() - start < 20
 
 
 def test_malformed_body_is_recorded_not_retried(server, client):
@@ -187,7 +246,7 @@ def test_api_key_is_sent_but_never_shown(server, client, caplog, capsys):
     # a server that quotes the key back: it is redacted from the recorded error
     server.fail(Fault(status=500, message=f"bad request with key {KEY}"), times=None)
     failed = remote.generate(SAMPLE_PROMPTS[:2], GREEDY)
-    assert all("***" in g.error for g in failed)
+    assert all("[redacted]" in g.error for g in failed)
     texts += [g.error for g in failed] + [repr(g) for g in failed]
     server.heal()
     server.api_key = "something-else"  # now 401
@@ -232,5 +291,68 @@ def test_load_checks_options(monkeypatch):
         resolve_backend("openai", "m").load()
     with pytest.raises(CurateError, match="not an http"):
         resolve_backend("openai", "m", api_base="127.0.0.1:8000/v1").load()
+    with pytest.raises(CurateError, match="'h:1/v1' is not an http") as no_scheme:
+        resolve_backend("openai", "m", api_base="u:pw-123@h:1/v1").load()
+    with pytest.raises(CurateError, match="not a valid http") as bad_port:
+        resolve_backend("openai", "m", api_base="http://u:pw/123@h:1/v1").load()
+    with pytest.raises(CurateError, match="spaces or control characters") as spaces:
+        resolve_backend("openai", "m", api_base="http://h/v1?key=pw 123").load()
+    for raised in (no_scheme, bad_port, spaces):
+        assert "pw" not in str(raised.value)
     with pytest.raises(CurateError, match="before load"):
         resolve_backend("openai", "m", api_base="http://h/v1").generate([], GREEDY)
+
+
+def test_public_url_drops_credentials():
+    from curate.llm.openai_backend import public_url
+
+    assert public_url("http://u:p@h:8000/v1") == "http://h:8000/v1"
+    assert public_url("https://me@host/v1") == "https://host/v1"
+    assert public_url("http://u:p@ss@h/v1") == "http://h/v1"  # an unencoded @ in the password
+    assert (
+        public_url("http://h/v1?api-version=2024&key=abc&access_token=t#f")
+        == "http://h/v1?api-version=2024&key=[redacted]&access_token=[redacted]#f"
+    )
+    assert public_url("http://127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1"
+    assert public_url("u:p@h:8000/v1") == "h:8000/v1"  # no scheme (refused by load, shown)
+    assert public_url("http://h/v1?q=a@b") == "http://h/v1?q=a@b"
+    assert public_url("http://u:p/w@h:1/v1") == "http://h:1/v1"  # an unencoded / in it
+    assert public_url(None) is None
+
+
+def test_credentials_in_api_base_are_used_never_shown(tiny_backend, caplog):
+    """user:password in api_base is sent as basic auth (the key is not) and a ?key= query goes
+    with each request; none of them is in a repr, identity, log line, error or reply."""
+    import base64
+
+    caplog.set_level(logging.DEBUG)
+    password, query_key = "hunter2-Pa55", "qk-7781-secret"
+    with serve_chat_completions(tiny_backend, basic_auth=("alice", password)) as server:
+        base = server.api_base.replace("//", f"//alice:{password}@") + f"?key={query_key}"
+        remote = resolve_backend(
+            "openai", "tiny", api_base=base, backoff=0.001, max_retries=1, max_concurrency=1
+        )
+        with remote:
+            assert remote.generate(SAMPLE_PROMPTS[:1], GREEDY)[0].ok
+            sent = server.requests[-1]
+            token = base64.b64encode(f"alice:{password}".encode()).decode()
+            assert sent["headers"]["authorization"] == f"Basic {token}"
+            assert sent["path"] == f"/v1/chat/completions?key={query_key}"
+            # a server that quotes the credentials back
+            server.fail(Fault(text=f"you sent {password} and {query_key} as {token}"), times=1)
+            server.fail(Fault(status=500, message=f"bad {password}"), times=None)
+            out = remote.generate(SAMPLE_PROMPTS[:2], GREEDY)
+            assert out[0].text == "you sent [redacted] and [redacted] as [redacted]"
+            assert out[1].error.startswith("http 500") and "[redacted]" in out[1].error
+            server.heal()
+            server.basic_auth = ("alice", "changed")
+            with pytest.raises(CurateError, match="refused the user name and password") as refused:
+                remote.generate(SAMPLE_PROMPTS[:1], GREEDY)
+            texts = [repr(remote), str(vars(remote)), str(remote.identity()), str(refused.value)]
+            texts += [g.text or g.error for g in out] + [caplog.text]
+            assert remote.identity()["api_base"] == (
+                f"http://127.0.0.1:{server.port}/v1?key=[redacted]"
+            )
+    for text in texts:
+        for secret in (password, query_key, token, "alice"):
+            assert secret not in text

@@ -6,7 +6,7 @@ import pytest
 
 from curate.errors import CurateError
 from curate.llm import GenerationParams, resolve_backend
-from curate.llm.testing import SAMPLE_PROMPTS
+from curate.testing.chat_server import SAMPLE_PROMPTS
 
 GREEDY = GenerationParams(max_new_tokens=12)
 

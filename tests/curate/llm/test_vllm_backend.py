@@ -79,7 +79,7 @@ class FakeVLLM:
 
 @pytest.mark.parametrize("structured", ["new", "old", None])
 def test_glue_with_a_fake_vllm(tiny_backend, tiny_lm_dir, monkeypatch, structured):
-    from curate.llm.testing import SAMPLE_PROMPTS
+    from curate.testing.chat_server import SAMPLE_PROMPTS
 
     fake = FakeVLLM(tiny_backend, structured)
     monkeypatch.setitem(sys.modules, "vllm", fake)

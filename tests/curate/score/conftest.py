@@ -5,6 +5,6 @@ import pytest
 
 @pytest.fixture(scope="session")
 def armorm_checkpoint(tmp_path_factory):
-    from scorers.testing import write_armorm_checkpoint
+    from curate.testing.tiny_models import write_armorm_checkpoint
 
     return write_armorm_checkpoint(tmp_path_factory.mktemp("armorm") / "ArmoRM-tiny")

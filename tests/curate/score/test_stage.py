@@ -12,8 +12,8 @@ from curate.errors import StageConflict
 from curate.ingest.pipeline import IngestOptions, Ingestor
 from curate.score.stage import run_score
 from curate.store import SidecarWriter, Store
+from curate.testing.tiny_models import SAMPLE_CONVERSATIONS
 from scorers.registry import resolve
-from scorers.testing import SAMPLE_CONVERSATIONS
 from tests.conftest import parquet_digests, write_jsonl
 
 
@@ -54,7 +54,8 @@ def test_cli_writes_scores_and_a_manifest(store, armorm_checkpoint):
         cli, ["score", str(store.root), "--model", str(armorm_checkpoint), "--chunk-rows", "7"]
     )
     assert result.exit_code == 0, result.output
-    assert "score.armorm-tiny" in result.output and "no_assistant_reply 1" in result.output
+    text = " ".join(result.output.split())  # independent of where a terminal would wrap
+    assert "score.armorm-tiny" in text and "no_assistant_reply 1" in text
     table = store.read(columns=["id", "messages"], sidecars=["score.armorm-tiny"])
     assert table.num_rows == 45 and table.column("armorm_tiny_score").null_count == 1
     # the stored scores are those of the scorer on the same conversations, row for row
@@ -64,7 +65,8 @@ def test_cli_writes_scores_and_a_manifest(store, armorm_checkpoint):
     np.testing.assert_allclose(
         table.column("armorm_tiny_score").to_numpy(zero_copy_only=False).astype(float),
         direct["armorm_tiny_score"].to_numpy(zero_copy_only=False).astype(float),
-        rtol=1e-5,
+        rtol=1e-4,  # float32 model outputs: chunks of other sizes, other BLAS builds and threads
+        atol=1e-5,
     )
     manifest = store.manifest("sidecar.score.armorm-tiny")
     assert manifest["status"] == "complete"
@@ -78,7 +80,7 @@ def test_cli_writes_scores_and_a_manifest(store, armorm_checkpoint):
     assert manifest["counts"]["tokens"] > 0 and manifest["tokens_per_second"] > 0
     assert find_auto_score(store) == "score.armorm-tiny:armorm_tiny_score"
     again = CliRunner().invoke(cli, ["score", str(store.root), "--model", str(armorm_checkpoint)])
-    assert again.exit_code == 0 and "nothing to do" in again.output
+    assert again.exit_code == 0 and "nothing to do" in " ".join(again.output.split())
 
 
 def test_a_killed_run_resumes_to_the_same_scores(store, armorm_checkpoint, tmp_path, monkeypatch):
@@ -118,9 +120,9 @@ def test_other_parameters_conflict_or_go_beside(store, armorm_checkpoint):
     with pytest.raises(StageConflict):
         run_score(store, resolve(str(armorm_checkpoint), max_length=64))
     beside = run_score(store, resolve(str(armorm_checkpoint), key="short", max_length=64))
-    assert beside.name == "score.short" and beside.statuses.get("truncated", 0) > 0
+    assert beside.name == "score.short" and beside.counts["status"].get("truncated", 0) > 0
     replaced = run_score(store, resolve(str(armorm_checkpoint), max_length=64), overwrite=True)
-    assert replaced.statuses == beside.statuses
+    assert replaced.counts["status"] == beside.counts["status"]
 
 
 def test_real_conversations_every_row_accounted_for(shared_data, armorm_checkpoint, tmp_path):
@@ -131,7 +133,7 @@ def test_real_conversations_every_row_accounted_for(shared_data, armorm_checkpoi
     table = store.read(columns=["id", "flags", "n_turns"], sidecars=["score.armorm-tiny"])
     status = table.column("armorm_tiny_status").to_pylist()
     flags = table.column("flags").to_pylist()
-    assert result.rows == table.num_rows == sum(result.statuses.values())
+    assert result.rows == table.num_rows == sum(result.counts["status"].values())
     scored = ~table.column("armorm_tiny_score").is_null().to_numpy(zero_copy_only=False)
     failed = np.array(
         [s in ("no_assistant_reply", "too_long", "no_prompt", "template_error") for s in status]
@@ -142,7 +144,7 @@ def test_real_conversations_every_row_accounted_for(shared_data, armorm_checkpoi
             assert s == "no_assistant_reply"
         if s == "ends_on_user":
             assert "ends_on_user" in f
-    assert result.statuses["ok"] + result.statuses["truncated"] > 1900  # 256 tiny-tokenizer tokens
-    assert result.statuses.get("truncated", 0) > 0
+    assert result.counts["status"]["ok"] + result.counts["status"]["truncated"] > 1900  # 256 tiny-tokenizer tokens
+    assert result.counts["status"].get("truncated", 0) > 0
     truncated = pc.equal(table.column("armorm_tiny_status"), "truncated")
     assert pc.max(pc.filter(table.column("armorm_tiny_tokens"), truncated)).as_py() <= 256

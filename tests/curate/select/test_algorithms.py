@@ -312,7 +312,10 @@ def test_combine_matches_reference():
         weights["a"] = 1.0
         for missing in ("others", "exclude"):
             np.testing.assert_allclose(
-                combine(zs, weights, missing), reference_combine(zs, weights, missing), rtol=1e-12
+                combine(zs, weights, missing),
+                reference_combine(zs, weights, missing),
+                rtol=1e-12,
+                atol=1e-12,  # a weighted mean near 0 may differ in the last bit of another order
             )
 
 

@@ -127,8 +127,8 @@ def test_failed_scores_others_or_exclude(store, tmp_path):
 
 
 def test_same_inputs_same_files_and_sharegpt(store, tmp_path):
-    run_select(store, SelectOptions(per_tag=4, format="sharegpt"), tmp_path / "a")
-    run_select(store, SelectOptions(per_tag=4, format="sharegpt"), tmp_path / "b")
+    run_select(store, SelectOptions(per_tag=4, output_format="sharegpt"), tmp_path / "a")
+    run_select(store, SelectOptions(per_tag=4, output_format="sharegpt"), tmp_path / "b")
     assert (tmp_path / "a" / "subset.jsonl").read_bytes() == (
         tmp_path / "b" / "subset.jsonl"
     ).read_bytes()
@@ -158,14 +158,16 @@ def test_rerun_is_skipped_overwrite_replaces_only_a_selection(store, tmp_path):
     # another selection into the same folder: refused, then replaced whole with --overwrite
     with pytest.raises(CurateError, match="--overwrite"):
         run_select(store, SelectOptions(per_tag=1), tmp_path / "out")
-    (tmp_path / "out" / "dataset").mkdir()  # a left-over of the old selection
+    (tmp_path / "out" / "dataset").mkdir()  # not written by the selection: the user's
     replaced = run_select(store, SelectOptions(per_tag=1), tmp_path / "out", overwrite=True)
     assert not replaced.already_done and replaced.selected < first.selected
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "dataset",
         "report.json",
         "subset.jsonl",
         "subset.parquet",
     ]
+    (tmp_path / "out" / "dataset").rmdir()
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left behind
     # a folder that holds something else is never replaced
     (tmp_path / "other").mkdir()
@@ -208,7 +210,8 @@ def test_cli(store, tmp_path):
         ],
     )
     assert out.exit_code == 0, out.output
-    assert "6 selected" in out.output and "subset.jsonl" in out.output
+    text = " ".join(out.output.split())  # independent of where a terminal would wrap
+    assert "6 selected" in text and "subset.jsonl" in text
 
 
 def test_seed_changes_only_the_order_among_equal_scores(store, tmp_path):

@@ -1,9 +1,9 @@
-"""Length-sorted, token-budget batches."""
+"""Length-sorted, token-budget batches (curate.models.batching)."""
 
 import numpy as np
 import pytest
 
-from scorers.batching import pad_right, padding_fraction, plan_batches
+from curate.models.batching import pad_right, padding_fraction, plan_batches
 
 
 @pytest.mark.parametrize("budget,min_tokens", [(64, 0), (512, 64), (4096, None)])

@@ -1,6 +1,7 @@
-"""Small random reward-model checkpoints in the official layouts, built offline.
+"""Tiny random models in the official layouts, built offline: test and benchmark helpers.
 
-Used by the tests and the benchmarks (no model hub needed):
+No model hub is needed, and nothing here imports a plugin (``scorers``,
+``taggers``): the ArmoRM reference below is self-contained.
 
 * :func:`build_llama3_tokenizer`: a byte-level BPE tokenizer trained with
   ``tokenizers`` on a few sentences, with Llama 3's special tokens, its chat
@@ -12,7 +13,10 @@ Used by the tests and the benchmarks (no model hub needed):
   layout and is the reference the native implementation is checked against.
   Its forward is the model card's: one padded batch, the pooled token found by
   searching for the pad id, the gating pattern found by a Python loop per row.
-* :func:`write_armorm_checkpoint`, :func:`write_reward_checkpoint`.
+* :func:`write_armorm_checkpoint`, :func:`write_reward_checkpoint`: tiny random
+  reward models saved with ``save_pretrained`` (safetensors).
+* :func:`write_tiny_chat_model`: a 2-layer random ``LlamaForCausalLM`` with the
+  Llama-3-style tokenizer and chat template, for the generation backends.
 """
 
 from __future__ import annotations
@@ -305,6 +309,19 @@ def write_reward_checkpoint(directory: str | Path, seed: int = 0) -> Path:
     model = LlamaForSequenceClassification(config).eval()
     with torch.no_grad():
         model.score.weight.normal_(0, 0.5)
+    model.save_pretrained(directory, safe_serialization=True)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def write_tiny_chat_model(directory: str | Path, seed: int = 0, **config: Any) -> Path:
+    """A tiny random causal LM with a chat template, saved as a model directory."""
+    from transformers import LlamaForCausalLM
+
+    directory = Path(directory)
+    tokenizer = build_llama3_tokenizer()
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(llama_config(tokenizer, **config)).eval()
     model.save_pretrained(directory, safe_serialization=True)
     tokenizer.save_pretrained(directory)
     return directory

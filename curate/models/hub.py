@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import CurateError
-from curate.weights import refuse_pickled, safetensors_sha256
+from curate.models.weights import refuse_pickled, safetensors_sha256
 
 ALLOWED_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "tokenizer*"]
 
@@ -79,3 +79,36 @@ def model_identity(ref: str, directory: Path) -> dict[str, Any]:
         return ident
     ident["safetensors_sha256"] = safetensors_sha256(weight_files(directory), names=True)
     return ident
+
+
+def check_model_directory(
+    directory: Path,
+    markers: tuple[str, ...] = ("config.json",),
+    recursive: bool = False,
+    kind: str = "transformers",
+) -> None:
+    """A clear :class:`CurateError` unless ``directory`` looks like a ``kind`` model directory.
+
+    It must hold one of ``markers`` (``config.json``; a sentence-transformers model
+    ``modules.json``) and ``*.safetensors`` weights (in subfolders too with
+    ``recursive``); pickled weights are refused. Checked before any library is
+    handed the directory, so that a wrong path is one line, not a traceback.
+    """
+    needs = f"{' or '.join(markers)} and *.safetensors weights"
+    if not any((directory / marker).is_file() for marker in markers):
+        names = sorted(p.name + ("/" if p.is_dir() else "") for p in directory.iterdir())
+        holds = (
+            "it is empty"
+            if not names
+            else f"it holds {', '.join(names[:4])}{', ...' if len(names) > 4 else ''}"
+        )
+        raise CurateError(
+            f"{directory} is not a {kind} model directory ({holds}): a model directory needs "
+            f"{needs}; give such a directory (as saved by save_pretrained), a hub id or a preset"
+        )
+    refuse_pickled(directory, recursive=recursive)
+    find = directory.rglob if recursive else directory.glob
+    if not any(find("*.safetensors")):
+        raise CurateError(
+            f"{directory} has no *.safetensors weights: a {kind} model directory needs {needs}"
+        )

@@ -1,50 +1,33 @@
-"""Test helpers: a tiny random chat model, and a real OpenAI-compatible HTTP server.
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests: :func:`serve_chat_completions`.
 
-* :func:`write_tiny_chat_model`: a 2-layer random ``LlamaForCausalLM`` with a
-  Llama-3-style tokenizer and chat template (:mod:`scorers.testing`), saved with
-  ``save_pretrained`` (safetensors) so it loads through the users' path.
-* :func:`serve_chat_completions`: ``POST /v1/chat/completions`` on 127.0.0.1
-  (a free port) in a background thread, answered by any
-  :class:`~curate.llm.base.GenerationBackend` (one prompt per request, one at a
-  time). It speaks the protocol the OpenAI backend uses (``messages``,
-  ``max_tokens``, ``temperature``, ``top_p``, ``seed``, ``stop``,
-  ``response_format``; ``choices[0].message.content``, ``finish_reason``,
-  ``usage``), counts requests and the most in flight at once, and plays
-  scripted faults (429, 500, 401, a slow reply, a broken body) for tests::
+``POST /v1/chat/completions`` on a free port in a background thread, answered
+by any :class:`~curate.llm.base.GenerationBackend` (one prompt per request, one
+at a time). It speaks the protocol the OpenAI backend uses (``messages``,
+``max_tokens``, ``temperature``, ``top_p``, ``seed``, ``stop``,
+``response_format``; ``choices[0].message.content``, ``finish_reason``,
+``usage``), checks a Bearer key and/or HTTP basic auth, counts requests and the
+most in flight at once, and plays scripted faults (429, 500, 401, a slow reply,
+a broken body, a reply of a given text) for tests::
 
-      with serve_chat_completions(backend, model="tiny", api_key="k") as server:
-          server.fail(Fault(status=429, retry_after=0), times=2)
-          OpenAIBackend("tiny", api_base=server.api_base, ...)
+    with serve_chat_completions(backend, model="tiny", api_key="k") as server:
+        server.fail(Fault(status=429, retry_after=0), times=2)
+        OpenAIBackend("tiny", api_base=server.api_base, ...)
+
+The tiny model to back it is :func:`curate.testing.tiny_models.write_tiny_chat_model`.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from curate.llm.base import GenerationBackend, GenerationParams
-
-
-def write_tiny_chat_model(directory: str | Path, seed: int = 0, **config: Any) -> Path:
-    """A tiny random causal LM with a chat template, saved as a model directory."""
-    import torch
-    from transformers import LlamaForCausalLM
-
-    from scorers.testing import build_llama3_tokenizer, llama_config
-
-    directory = Path(directory)
-    tokenizer = build_llama3_tokenizer()
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(llama_config(tokenizer, **config)).eval()
-    model.save_pretrained(directory, safe_serialization=True)
-    tokenizer.save_pretrained(directory)
-    return directory
 
 
 @dataclass(frozen=True)
@@ -54,7 +37,8 @@ class Fault:
     ``status``: answer with this HTTP status (and ``retry_after`` as ``Retry-After``);
     ``sleep``: wait this many seconds first (past a client's timeout), then answer
     normally (or with ``status``); ``body``: send these bytes with status 200;
-    ``drop``: close the connection without answering.
+    ``drop``: close the connection without answering; ``text``: a well-formed reply
+    (status 200) whose message content is this text, whatever the prompt.
     """
 
     status: int | None = None
@@ -62,6 +46,7 @@ class Fault:
     sleep: float = 0.0
     body: bytes | None = None
     drop: bool = False
+    text: str | None = None
     message: str = "simulated failure"
 
 
@@ -75,10 +60,12 @@ class ChatCompletionsServer:
         api_key: str | None = None,
         delay: float = 0.0,
         response_format: bool = True,
+        basic_auth: tuple[str, str] | None = None,
     ):
         self.backend = backend
         self.model = model
         self.api_key = api_key
+        self.basic_auth = basic_auth  # (user, password) accepted as HTTP basic auth
         self.delay = delay  # seconds every request lingers (to see concurrency)
         self.response_format = response_format  # False: 400 on requests that carry one
         self.requests: list[dict[str, Any]] = []  # {"headers": {...}, "body": {...}} per request
@@ -160,12 +147,14 @@ class ChatCompletionsServer:
             return _error(fault.status, fault.message, extra)
         if fault is not None and fault.body is not None:
             return 200, {}, fault.body
-        if path.rstrip("/") != "/v1/chat/completions":
+        if path.partition("?")[0].rstrip("/") != "/v1/chat/completions":
             return _error(404, f"no route {path}")
-        if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
+        if not self._authorized(headers.get("authorization")):
             return _error(401, "Incorrect API key provided")
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
             return _error(400, "the body must be a JSON object with messages")
+        if fault is not None and fault.text is not None:
+            return 200, {}, json.dumps(_reply(len(self.requests), self.model, fault.text)).encode()
         if body.get("model") != self.model:
             return _error(404, f"The model `{body.get('model')}` does not exist.")
         if "response_format" in body and not self.response_format:
@@ -184,25 +173,53 @@ class ChatCompletionsServer:
             gen = self.backend.generate([body["messages"]], params)[0]
         if gen.text is None:
             return _error(400, gen.error or "generation failed")
-        reply = {
-            "id": f"chatcmpl-{len(self.requests)}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": self.model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": gen.text},
-                    "finish_reason": gen.finish_reason or "stop",
-                }
-            ],
-            "usage": {
-                "prompt_tokens": gen.prompt_tokens,
-                "completion_tokens": gen.completion_tokens,
-                "total_tokens": gen.prompt_tokens + gen.completion_tokens,
-            },
-        }
+        reply = _reply(
+            len(self.requests),
+            self.model,
+            gen.text,
+            gen.finish_reason or "stop",
+            gen.prompt_tokens,
+            gen.completion_tokens,
+        )
         return 200, {}, json.dumps(reply).encode()
+
+    def _authorized(self, authorization: str | None) -> bool:
+        """No credential configured: anything goes; else the header must carry one of them."""
+        accepted = []
+        if self.api_key is not None:
+            accepted.append(f"Bearer {self.api_key}")
+        if self.basic_auth is not None:
+            token = base64.b64encode(":".join(self.basic_auth).encode()).decode()
+            accepted.append(f"Basic {token}")
+        return not accepted or authorization in accepted
+
+
+def _reply(
+    number: int,
+    model: str,
+    text: str,
+    finish_reason: str = "stop",
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{number}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": finish_reason,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
 
 
 def _error(status: int, message: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
@@ -245,14 +262,17 @@ def serve_chat_completions(
     api_key: str | None = None,
     delay: float = 0.0,
     response_format: bool = True,
+    basic_auth: tuple[str, str] | None = None,
 ) -> ChatCompletionsServer:
     """Start a chat-completions server for a loaded ``backend``; use it as a context manager.
 
     ``model``: the name clients must ask for (else 404); ``api_key``: the Bearer
-    key it requires (else 401; None: no check); ``delay``: seconds each request
-    lingers; ``response_format=False``: answer 400 to requests that carry one.
+    key it accepts, ``basic_auth``: the ``(user, password)`` it accepts (with
+    either set, a request without one of them gets 401; neither: no check);
+    ``delay``: seconds each request lingers; ``response_format=False``: answer 400
+    to requests that carry one.
     """
-    return ChatCompletionsServer(backend, model, api_key, delay, response_format)
+    return ChatCompletionsServer(backend, model, api_key, delay, response_format, basic_auth)
 
 
 #: multilingual, with and without a system prompt, of different lengths (ragged batches)
