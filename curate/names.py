@@ -63,9 +63,18 @@ def score_key(sidecar: str) -> str:
     return sidecar.removeprefix(SCORE)
 
 
+def slug(text: str, sep: str = "-") -> str:
+    """``text`` lowercased, each run of characters other than ``a-z0-9`` as one ``sep``, none at the ends.
+
+    Model keys (``Skywork/Skywork-Reward`` -> ``skywork-reward``) and column prefixes use
+    it; they name sidecars and columns on disk, so it must never change.
+    """
+    return re.sub(r"[^a-z0-9]+", sep, text.lower()).strip(sep)
+
+
 def column_prefix(key: str) -> str:
     """``score.<key>`` holds ``<prefix>_score``, ``<prefix>_status`` ...: ``key`` as an identifier."""
-    return re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
+    return slug(key, "_")
 
 
 def score_column(key: str) -> str:

@@ -43,7 +43,13 @@ def option(
     """
     return dataclasses.field(
         default=default,
-        metadata={"help": help, "flag": flag, "type": type, "show_default": show_default, "cli": cli},
+        metadata={
+            "help": help,
+            "flag": flag,
+            "type": type,
+            "show_default": show_default,
+            "cli": cli,
+        },
     )
 
 
@@ -52,9 +58,7 @@ def _click_option(f: dataclasses.Field) -> Callable:
     flag = meta.get("flag") or "--" + f.name.replace("_", "-")
     decls = flag if isinstance(flag, tuple) else (flag,)
     kwargs: dict[str, Any] = {"default": f.default, "help": meta["help"]}
-    if "/" in decls[0]:
-        kwargs["is_flag"] = True
-    elif isinstance(f.default, bool) and meta.get("type") is None:
+    if "/" in decls[0] or isinstance(f.default, bool) and meta.get("type") is None:
         kwargs["is_flag"] = True
     elif meta.get("type") is not None:
         kwargs["type"] = meta["type"]

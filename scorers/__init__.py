@@ -1,9 +1,12 @@
 """Scorer plugins: quality scores for each conversation.
 
-Planned (see DESIGN.md, "Plugins"): ArmoRM implemented natively (no remote code),
-generic sequence-classification reward models, an LLM judge, cheap heuristics.
-A scorer is a small class with a ``name``, the columns it provides, ``load()``
-for heavy resources and a batch method; it writes its columns to the store as a
-sidecar table with :class:`curate.store.SidecarWriter`. This package never
-imports the CLI.
+Registered in :mod:`curate.plugins` (kind ``scorers``): ``heuristics`` (cheap weak
+signals, no model), ``armorm`` (ArmoRM implemented natively, no remote code) and
+``reward`` (any single-output sequence-classification reward model). Each is a
+:class:`scorers.base.Scorer` (the plugin contract: ``name``, ``reads``,
+``schema()``, ``params()``, ``identity()``, ``load()``, ``score``);
+:func:`scorers.registry.resolve` turns ``--model`` into one. The score stage
+(:mod:`curate.score.stage`) writes its columns to the sidecar ``score.<key>``.
+This package never imports the CLI, and the core reaches it only through the
+registry.
 """

@@ -7,6 +7,11 @@ conversations (chat template, tokenizer; safe to run in a background thread)
 and :meth:`Scorer.run` the model work on its result. :meth:`Scorer.score` does
 both. Output: one Arrow array per column, in input order; a row that cannot be
 scored has a null score and says why in ``<key>_status``, never a made-up value.
+
+A scorer is a :class:`curate.plugins.Plugin` of kind ``scorers``: ``name`` is the
+registered name (``heuristics``, ``armorm``, ``reward``), ``key`` the store name of
+one instance (``score.<key>``; a preset's or a model's name); ``reads`` is
+``input_columns``; ``params()`` and ``identity()`` are meaningful after ``load()``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pyarrow as pa
+
+from curate.plugins import Plugin
 
 Conversation = Sequence[dict[str, Any]]
 # progress(conversations, tokens) after each batch
@@ -27,16 +34,23 @@ def column_prefix(key: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
 
 
-class Scorer:
+class Scorer(Plugin):
     """Conversations in, score columns out."""
 
+    kind = "scorers"
     #: short name: the store sidecar is ``score.<key>`` and columns start with ``<key>_``
     key: str = ""
     #: base-table columns the scorer reads; more than ``messages``: prepare() gets a Table
     input_columns: tuple[str, ...] = ("messages",)
 
+    @property  # type: ignore[override]
+    def reads(self) -> tuple[str, ...]:
+        """The plugin contract's name for :attr:`input_columns`."""
+        return tuple(self.input_columns)
+
     def load(self) -> None:
         """Load heavy resources (weights, tokenizer); called once before scoring."""
+        self.check_requires()
 
     def params(self) -> dict[str, Any]:
         """Parameters that change the scores (recorded in the manifest, part of its fingerprint)."""

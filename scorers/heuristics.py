@@ -204,6 +204,7 @@ _ROW_SHIFT = np.uint64(64 - _ROW_BITS)
 class HeuristicScorer(Scorer):
     """Length, turns, repetition, language match, refusal and template flags, combined."""
 
+    name = "heuristics"
     input_columns = ("messages", "lang_user", "lang_assistant", "flags", "n_turns")
 
     def __init__(self, key: str = "heuristics"):

@@ -11,10 +11,17 @@ Imports nothing heavy: the scorer's module is imported when it is resolved.
 A path or hub id is scored natively as ArmoRM when its ``config.json`` names
 ArmoRM's architecture, else as a generic single-output reward model; its sidecar
 is ``score.<last path part>``.
+
+:func:`resolve` is the scorers' resolver in the plugin registry
+(``curate.plugins.resolve("scorers", name, ...)``, which is how ``curate score``
+reaches it). A scorer that another package registers (entry point group
+``curate.scorers``) is resolved by its name too: constructed with ``key`` and
+those of the options its ``__init__`` accepts.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -60,6 +67,12 @@ def resolve(name: str, key: str | None = None, **options: Any):
         if unknown:
             raise TypeError(f"heuristics scorer: unexpected options {', '.join(unknown)}")
         return HeuristicScorer(key=key or "heuristics")
+    plugin = _registered_elsewhere(name)
+    if plugin is not None:
+        scorer = plugin(**_accepted(plugin, {"key": key or name, **options}))
+        if not getattr(scorer, "key", ""):
+            scorer.key = key or name
+        return scorer
     preset = PRESETS.get(name.lower())
     if preset is not None:
         kind, ref = preset
@@ -80,3 +93,23 @@ def resolve(name: str, key: str | None = None, **options: Any):
     from scorers.reward import RewardModelScorer
 
     return RewardModelScorer(ref, key=key, **options)
+
+
+def _registered_elsewhere(name: str) -> type | None:
+    """The class another package registered as ``name`` (entry point ``curate.scorers``), if any."""
+    from curate import plugins
+
+    if name.lower() in PRESETS or name in plugins.BUILTINS["scorers"]:
+        return None
+    if name not in plugins.registered("scorers"):
+        return None
+    return plugins.load("scorers", name)
+
+
+def _accepted(cls: type, options: dict[str, Any]) -> dict[str, Any]:
+    """The options ``cls.__init__`` takes (all of them if it takes ``**kwargs``)."""
+    parameters = inspect.signature(cls).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return options
+    wanted = {p.name for p in parameters}
+    return {k: v for k, v in options.items() if k in wanted}

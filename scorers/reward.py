@@ -33,6 +33,7 @@ from curate.errors import CurateError
 from curate.models.batching import pad_right, plan_batches
 from curate.models.device import resolve_device, resolve_dtype
 from curate.models.hub import model_dir, model_identity, weight_files
+from curate.plugins import Requirement
 from scorers import chat
 from scorers.base import Conversation, Progress, Scorer
 
@@ -42,6 +43,13 @@ DEFAULT_TOKEN_BUDGET = {"cuda": 32768, "cpu": 2048}  # CPU: larger batches spill
 
 class RewardModelScorer(Scorer):
     """A transformers reward model: conversation in, one scalar out (plus what subclasses add)."""
+
+    name = "reward"
+    requires = (
+        Requirement("torch", "pip install torch"),
+        Requirement("transformers", "pip install transformers"),
+        Requirement("safetensors", "pip install safetensors"),
+    )
 
     def __init__(
         self,
@@ -67,6 +75,7 @@ class RewardModelScorer(Scorer):
 
     # -- loading -------------------------------------------------------------------------
     def load(self) -> None:
+        self.check_requires()
         from transformers import AutoTokenizer
 
         self.directory = model_dir(self.model_ref, self.revision)

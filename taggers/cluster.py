@@ -13,6 +13,11 @@ naming text is the user turns: the intent lives in what was asked.
 
 Every conversation gets exactly one tag, its cluster's name (unique: a repeated
 name gets ``#<cluster>``), so it counts toward exactly one bucket.
+
+:class:`ClusterTagger` is the plugin (``curate.plugins.load("taggers", "cluster")``):
+its batch method :meth:`ClusterTagger.tag` takes every conversation and its vector
+at once (the clustering is global) and returns the sidecar's columns and the tag
+table; :func:`curate.tag.stage.run_cluster_tag` declares the stage around it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+
+from curate.plugins import Plugin, Requirement
 
 WORD = re.compile(r"[^\W\d_]{2,}")
 HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -445,3 +453,72 @@ def purity(labels: np.ndarray, truth: Sequence[Any]) -> float:
         _, counts = np.unique(truth[labels == c], return_counts=True)
         hits += counts.max()
     return hits / len(truth) if len(truth) else math.nan
+
+
+@dataclass
+class ClusterTags:
+    """What :meth:`ClusterTagger.tag` returns: the sidecar's columns, in order, and the tag table."""
+
+    columns: dict[str, pa.Array]
+    clusters: int
+    tag_table: list[dict[str, Any]]
+
+
+class ClusterTagger(Plugin):
+    """k-means on the conversation embeddings, clusters named by c-TF-IDF (the module docstring)."""
+
+    kind = "taggers"
+    name = "cluster"
+    reads = ("messages",)
+    #: also reads the vectors of this embedding mode (a sidecar ``embed.<embedder>.conversation``)
+    embeddings = "conversation"
+    Params = ClusterParams
+    requires = (
+        Requirement("faiss", "pip install 'curate[cpu]' (FAISS; 'curate[gpu]' on CUDA machines)"),
+        Requirement("sklearn", "pip install scikit-learn"),
+        Requirement("scipy", "pip install scipy"),
+    )
+
+    def __init__(self, params: ClusterParams | None = None):
+        self.settings = params or ClusterParams()
+
+    def params(self) -> dict[str, Any]:
+        return self.settings.params()
+
+    def schema(self) -> pa.Schema:
+        return pa.schema(
+            [
+                ("tags", pa.list_(pa.string())),
+                ("tag_primary", pa.string()),
+                ("tag_cluster", pa.int32()),
+                ("tag_similarity", pa.float32()),
+            ]
+        )
+
+    def tag(
+        self, conversations: Sequence[Sequence[dict[str, Any]]], vectors: np.ndarray
+    ) -> ClusterTags:
+        """Cluster ``vectors`` (one per conversation, in order) and name the clusters by the user turns."""
+        params = self.settings
+        n = len(vectors)
+        k = params.clusters or auto_clusters(n)
+        labels, similarity, _ = kmeans(vectors, k, params.iterations, params.seed, params.restarts)
+        k = int(labels.max()) + 1 if n else 0
+        texts = [user_text(m) for m in conversations]
+        tag_names, tops = name_clusters(texts, labels, k, params.name_terms)
+        tag_of = np.asarray(tag_names, dtype=object)[labels] if n else np.array([], dtype=object)
+        sizes = np.bincount(labels, minlength=k) if n else np.zeros(0, dtype=int)
+        tag_table = sorted(
+            (
+                {"tag": tag_names[c], "cluster": c, "count": int(sizes[c]), "terms": tops[c]}
+                for c in range(k)
+            ),
+            key=lambda r: (-r["count"], r["tag"]),
+        )
+        columns = {
+            "tags": pa.array([[t] for t in tag_of], pa.list_(pa.string())),
+            "tag_primary": pa.array(list(tag_of), pa.string()),
+            "tag_cluster": pa.array(labels, pa.int32()),
+            "tag_similarity": pa.array(similarity, pa.float32()),
+        }
+        return ClusterTags(columns, k, tag_table)

@@ -15,6 +15,11 @@ around the JSON, trailing commas, single quotes, a ``{"tags": [...]}`` wrapper,
 a bare list of strings). A reply that still fails is asked again once (sampled,
 so a greedy model does not repeat itself), then recorded as a failure with its
 reason: never replaced by invented tags.
+
+:class:`InstagTagger` is the plugin (``curate.plugins.load("taggers", "instag")``).
+It also carries what the core needs to drive it without importing this package:
+``Params``, ``PRESETS``, and the second phase, :mod:`taggers.normalize`
+(``NormalizeParams``, :meth:`InstagTagger.normalize`, :meth:`InstagTagger.read_mapping`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+import pyarrow as pa
+
+from curate.plugins import Plugin
+from taggers.normalize import NormalizeParams, TagMapping, normalize_tags
 
 PROMPT = (
     "You are a tagging system that provides useful tags for instruction intentions to "
@@ -193,30 +203,74 @@ class ConversationTags:
     completion_tokens: int = 0
 
 
-class InstagTagger:
+#: the columns of ``tag.instag.raw``, one row per conversation (:class:`ConversationTags`)
+RAW_COLUMNS = pa.schema(
+    [
+        ("tags_raw", pa.list_(pa.string())),
+        ("tag_explanations", pa.list_(pa.string())),
+        ("tag_status", pa.string()),
+        ("tag_error", pa.string()),
+        ("tag_turns", pa.int32()),
+        ("tag_prompt_tokens", pa.int64()),
+        ("tag_completion_tokens", pa.int64()),
+    ]
+)
+
+
+class InstagTagger(Plugin):
     """Tags conversations through any generation backend (:mod:`curate.llm`)."""
 
+    kind = "taggers"
     name = "instag"
+    reads = ("messages",)
+    Params = InstagParams
+    PRESETS = PRESETS
+    NormalizeParams = NormalizeParams  # phase 2's parameters (taggers.normalize)
 
     def __init__(self, backend: Any, params: InstagParams | None = None):
         self.backend = backend
-        self.params = params or InstagParams()
+        self.settings = params or InstagParams()
+
+    def params(self) -> dict[str, Any]:
+        return self.settings.params()
+
+    def identity(self) -> dict[str, Any]:
+        """The backend's (its model and revision); after :meth:`load`."""
+        return {"backend": self.backend.identity()}
+
+    def schema(self) -> pa.Schema:
+        """The raw columns (``tag.instag.raw``); normalization turns them into ``tags``, ``tag_primary``."""
+        return RAW_COLUMNS
 
     def load(self) -> None:
+        self.check_requires()
         self.backend.load()
+
+    # -- phase 2: normalization (taggers.normalize), for the core to reach through the registry
+    @staticmethod
+    def normalize(
+        raw_tags: list[list[str]], params: NormalizeParams, embed: Any = None
+    ) -> TagMapping:
+        """The raw-to-canonical mapping of the whole pool (:func:`taggers.normalize.normalize_tags`)."""
+        return normalize_tags(raw_tags, params, embed=embed)
+
+    @staticmethod
+    def read_mapping(path: Any) -> TagMapping:
+        """A (hand-edited) mapping TSV, as ``TagMapping.save`` writes it."""
+        return TagMapping.load(path)
 
     def tag(self, conversations: Sequence[Sequence[dict[str, Any]]]) -> list[ConversationTags]:
         from curate.llm.base import GenerationParams
 
         prompts, owner = [], []
         for row, messages in enumerate(conversations):
-            for prompt in turn_prompts(messages, self.params):
+            for prompt in turn_prompts(messages, self.settings):
                 prompts.append(prompt)
                 owner.append(row)
         greedy = GenerationParams(
-            max_new_tokens=self.params.max_new_tokens,
+            max_new_tokens=self.settings.max_new_tokens,
             temperature=0.0,
-            seed=self.params.seed,
+            seed=self.settings.seed,
             json_schema=JSON_SCHEMA,
         )
         generations = self.backend.generate(prompts, greedy) if prompts else []
@@ -225,14 +279,14 @@ class InstagTagger:
             for g in generations
         ]
         usage = [(g.prompt_tokens, g.completion_tokens) for g in generations]
-        for attempt in range(self.params.retries):
+        for attempt in range(self.settings.retries):
             again = [i for i, p in enumerate(parsed) if p.error is not None]
             if not again:
                 break
             sampled = GenerationParams(
-                max_new_tokens=self.params.max_new_tokens,
-                temperature=self.params.retry_temperature,
-                seed=self.params.seed + 1 + attempt,
+                max_new_tokens=self.settings.max_new_tokens,
+                temperature=self.settings.retry_temperature,
+                seed=self.settings.seed + 1 + attempt,
                 json_schema=JSON_SCHEMA,
             )
             retried = self.backend.generate([prompts[i] for i in again], sampled)

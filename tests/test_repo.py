@@ -31,9 +31,13 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     Ingestor(
         [str(tmp_path / "x.jsonl")], tmp_path / "runs" / "pool", IngestOptions(), workers=0
     ).run()
-    (example,) = [body for lang, body in BLOCKS if lang == "python"]
+    examples = [body for lang, body in BLOCKS if lang == "python"]
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    exec(compile(example, "README.md", "exec"), namespace)
+    for example in examples:  # in order: the store API, then a stage on the runner
+        exec(compile(example, "README.md", "exec"), namespace)
     joined = namespace["joined"]
     assert joined.column_names == ["id", "lang", "length_score"] and joined.num_rows == 5
+    assert len(examples) == 2
+    chars = namespace["store"].read(columns=["n_chars"], sidecars=["score.chars"])
+    assert chars.column("chars_score").to_pylist() == [float(n) for n in chars["n_chars"].to_pylist()]

@@ -9,7 +9,6 @@ from curate.dedup.stage import DedupOptions
 from curate.options import cli_fields, click_options, pick
 
 
-
 @click.command()
 @click.argument("store", type=click.Path(exists=True, file_okay=False))
 @click_options(DedupOptions)
@@ -25,11 +24,11 @@ def dedup(store, show, overwrite, quiet, **kwargs):
     Writes the sidecar `dedup` (dup_group, dup_similarity, dup_keep, dup_group_size);
     no row is deleted. With --show N alone, prints the existing result's N largest groups.
     """
-    from curate.dedup.report import render_groups, render_summary
     from curate import names
+    from curate.dedup.report import render_groups, render_summary
     from curate.dedup.stage import run_dedup
-    from curate.runner import is_complete
     from curate.progress import progress_bar, report_console
+    from curate.runner import is_complete
     from curate.store import Store
 
     st = Store.open(store)

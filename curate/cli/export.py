@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from curate.cli.options import config_option, quiet_option
+from curate.cli.options import config_option, output_format_option, quiet_option
 
 
 @click.command()
@@ -16,14 +16,7 @@ from curate.cli.options import config_option, quiet_option
     type=click.Path(dir_okay=False, allow_dash=True),
     help="JSONL file to write (.gz compresses), - for stdout, or a FIFO / device (written in place).",
 )
-@click.option(
-    "--output-format",
-    "fmt",
-    type=click.Choice(["messages", "sharegpt"]),
-    default="messages",
-    show_default=True,
-    help="messages: {id, messages[{role, content}]}; sharegpt: {id, conversations[{from, value}]}.",
-)
+@output_format_option("JSONL")
 @click.option(
     "--lang", "langs", multiple=True, help="Only these languages (repeatable), e.g. --lang zh-Hant."
 )

@@ -77,3 +77,16 @@ def quiet_option(fn: Callable) -> Callable:
     return click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary tables.")(
         fn
     )
+
+
+def output_format_option(what: str) -> Callable:
+    """``--output-format messages|sharegpt``: the JSONL layout a sink writes (``what``: which file)."""
+    return click.option(
+        "--output-format",
+        "fmt",
+        type=click.Choice(["messages", "sharegpt"]),
+        default="messages",
+        show_default=True,
+        help=f"{what} layout: messages {{id, messages[{{role, content}}]}} or sharegpt "
+        "{id, conversations[{from, value}]}.",
+    )

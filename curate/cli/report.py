@@ -17,7 +17,9 @@ def stage_done(result: StageResult, quiet: bool, detail: str, unit: str = "conve
             f"[yellow]{result.name} is already complete with these options: nothing to do[/]"
         )
     elif result.rebuilt_stale:
-        console.print(f"[yellow]{result.name}: its inputs had changed since it was built: rebuilt[/]")
+        console.print(
+            f"[yellow]{result.name}: its inputs had changed since it was built: rebuilt[/]"
+        )
     wall = result.wall_seconds
     rate = f" ({result.rows / wall:,.1f} {unit}/s)" if wall else ""
     console.print(f"[bold]{result.name}[/]: {result.rows:,} {unit}, {detail}; {wall:.1f} s{rate}")

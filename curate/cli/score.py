@@ -81,15 +81,16 @@ def score(
     Resumable chunk by chunk; a different model, dtype or max length refuses
     unless --overwrite (or writes beside under another --name).
     """
+    from curate import plugins
     from curate.cli.report import stage_done
     from curate.progress import progress_bar
     from curate.score.stage import run_score
     from curate.store import Store
-    from scorers.registry import resolve
 
     st = Store.open(store)
     st.require_base()
-    scorer = resolve(
+    scorer = plugins.resolve(
+        "scorers",
         model,
         key=name,
         device=device,

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from curate.cli.options import config_option, overwrite_option, parse_pairs, quiet_option
+from curate.cli.options import (
+    config_option,
+    output_format_option,
+    overwrite_option,
+    parse_pairs,
+    quiet_option,
+)
 
 
 @click.command("select")
@@ -82,14 +88,7 @@ from curate.cli.options import config_option, overwrite_option, parse_pairs, qui
     "e.g. zh-Hant=0.4,ru=0.3.",
 )
 @click.option("--include-duplicates", is_flag=True, help="Let rows that dedup dropped compete too.")
-@click.option(
-    "--output-format",
-    "fmt",
-    type=click.Choice(["messages", "sharegpt"]),
-    default="messages",
-    show_default=True,
-    help="subset.jsonl layout: messages {id, messages} or sharegpt {id, conversations}.",
-)
+@output_format_option("subset.jsonl")
 @click.option(
     "--hf", is_flag=True, help="Also write a Hugging Face datasets folder (needs `datasets`)."
 )

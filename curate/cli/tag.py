@@ -124,10 +124,10 @@ def tag(store, tagger, quiet, **opts):
     st = Store.open(store)
     st.require_base()
     if tagger == "cluster":
+        from curate import plugins
         from curate.tag.stage import run_cluster_tag
-        from taggers.cluster import ClusterParams
 
-        params = ClusterParams(
+        params = plugins.load("taggers", "cluster").Params(
             clusters=opts["clusters"], seed=opts["seed"], name_terms=opts["name_terms"]
         )
         with progress_bar("tag", st.num_rows(), unit="conversations", enabled=not quiet) as advance:
@@ -147,14 +147,13 @@ def tag(store, tagger, quiet, **opts):
 
 def _instag(st, opts, quiet):
     """Raw LLM tags (unless an edited mapping is re-applied to complete ones), then normalization."""
+    from curate import names, plugins
     from curate.errors import CurateError
     from curate.progress import progress_bar
-    from curate import names
     from curate.tag.stage import run_llm_raw_tags, run_normalize
-    from taggers.instag import PRESETS, InstagParams, InstagTagger
-    from taggers.normalize import NormalizeParams
 
-    normalize = NormalizeParams(
+    instag = plugins.load("taggers", "instag")
+    normalize = instag.NormalizeParams(
         min_count=opts["min_count"],
         semantic_threshold=opts["semantic_threshold"],
         min_support=opts["min_support"],
@@ -169,7 +168,7 @@ def _instag(st, opts, quiet):
             )
         from curate.llm import resolve_backend
 
-        preset = PRESETS.get(opts["model"].lower(), {})
+        preset = instag.PRESETS.get(opts["model"].lower(), {})
         model = preset.get("model", opts["model"])
         template = opts["template"] or preset.get("template")
         kind = opts["backend"]
@@ -184,8 +183,8 @@ def _instag(st, opts, quiet):
         else:
             options = {"template": template} if template else {}
         backend = resolve_backend(kind, model, **options)
-        params = InstagParams(max_new_tokens=opts["max_new_tokens"], seed=opts["seed"])
-        tagger = InstagTagger(backend, params)
+        params = instag.Params(max_new_tokens=opts["max_new_tokens"], seed=opts["seed"])
+        tagger = instag(backend, params)
         with progress_bar(
             "instag", st.num_rows(), unit="conversations", enabled=not quiet
         ) as advance:
@@ -229,9 +228,9 @@ def tags(store, tagger, top, examples, as_json):
 
     from rich.table import Table
 
+    from curate import names
     from curate.progress import report_console
     from curate.store import Store
-    from curate import names
     from curate.tag.stage import find_tags
 
     st = Store.open(store)

@@ -25,18 +25,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.errors import CurateError
+from curate.flags import QUALITY_FLAGS
 from curate.store import Store
 from curate.store.schema import BASE
 
-QUALITY_FLAGS = (
-    "template_tokens",
-    "placeholder",
-    "ends_on_user",
-    "no_assistant",
-    "empty_turn",
-    "role_order",
-    "undesirable",
-)
 PREFERRED_SCORES = ("score.armorm",)
 
 

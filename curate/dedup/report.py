@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from curate.dedup.search import RECALL_SAMPLE
 from curate import names
+from curate.dedup.search import RECALL_SAMPLE
 from curate.dedup.stage import DedupResult, group_members
 from curate.store import Store
 

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate import names
+from curate import lang, names
 from curate.dedup import DEFAULT_CROSS_LINGUAL_THRESHOLD, DEFAULT_THRESHOLD
 from curate.dedup.grouping import Groups, greedy_groups
 from curate.dedup.ranking import find_auto_score, keep_order, keep_rule
@@ -36,7 +36,7 @@ from curate.options import option
 from curate.runner import Stage, run_stage
 from curate.store import Store
 
-UNKNOWN_LANGS = np.array(["und", "other"], dtype=object)
+UNKNOWN_LANGS = np.array(lang.UNKNOWN_LANGS, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -270,7 +270,11 @@ def run_dedup(
     stage = Stage(
         name=names.DEDUP,
         params={
-            **{k: v for k, v in asdict(options).items() if k not in ("embedder", "text", "embeddings")},
+            **{
+                k: v
+                for k, v in asdict(options).items()
+                if k not in ("embedder", "text", "embeddings")
+            },
             "embeddings": name,
             "keep_rule": keep_rule(spec),
         },

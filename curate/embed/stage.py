@@ -20,11 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import click
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
-import click
 
 from curate import names
 from curate.embed import text as texts_mod
@@ -161,7 +160,9 @@ def run_embed(
 ) -> StageResult:
     """Embed every conversation of ``store`` (``progress(rows)``)."""
     if options.mode not in texts_mod.MODES:
-        raise InputError(f"unknown --text {options.mode!r}; choose one of {', '.join(texts_mod.MODES)}")
+        raise InputError(
+            f"unknown --text {options.mode!r}; choose one of {', '.join(texts_mod.MODES)}"
+        )
     store.require_base()
     embedder = resolve(options.embedder, device=options.device, batch_size=options.batch_size)
     embedder.load()

@@ -117,7 +117,7 @@ def _check_regular(mode: int, path: Path) -> None:
             os.listdir(path)
         except OSError as exc:
             raise NotRegularFile(f"a folder whose files cannot be listed: {exc}") from None
-    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    kind = next((name for test, name in _KINDS if test(mode)), "an unknown kind of file")
     raise NotRegularFile(f"not a regular file: {kind}; it is not opened: {path}")
 
 
@@ -373,10 +373,10 @@ class Reader:
         raise NotImplementedError
 
     def records(self) -> Iterator[Item]:
-        """The items, with a failure mid-file (a corrupt gzip stream or Parquet page, a
-        disk error) turned into one last error item instead of an exception, and a cut
-        gzip stream cut short or corrupt into one last item (``truncated``, ``unreadable``)
-        when the reader did not report it with what it cut."""
+        """The items, with a failure mid-file (a corrupt Parquet page, a disk error) turned
+        into one last error item instead of an exception, and the early end of a gzip
+        stream (cut short: ``truncated``; corrupt: ``unreadable``) into one last item
+        when the reader did not already report it with the record it cut."""
         next_index = 0
         try:
             for item in self:

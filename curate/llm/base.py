@@ -20,15 +20,22 @@ Contract for every backend:
 
 :func:`resolve_backend` imports the implementation lazily: importing
 ``curate.llm`` does not import torch, transformers or vLLM.
+
+Backends are plugins of kind ``backends`` (:mod:`curate.plugins`): registered
+there (:data:`BACKENDS` is that table), ``generate`` is the batch method, they
+read no column and provide none, and ``requires`` names the packages each needs
+(checked first in ``load()``). ``params()`` is what the user chose (model,
+revision, dtype, template ...); ``identity()`` what was loaded.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
+from curate import plugins
 from curate.errors import CurateError
+from curate.plugins import BUILTINS, Plugin
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 Prompt = list[Message]
@@ -104,13 +111,16 @@ def check_prompt(prompt: Any) -> str | None:
     return None
 
 
-class GenerationBackend:
+class GenerationBackend(Plugin):
     """Chat prompts in, generations out. Usable as a context manager (``load`` ... ``close``)."""
 
+    kind = "backends"
     name: str = ""
+    reads: tuple[str, ...] = ()  # prompts come from the caller, not from the store
 
     def load(self) -> None:
         """Load heavy resources (weights, connections); called once before :meth:`generate`."""
+        self.check_requires()
 
     def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Generation]:
         """One :class:`Generation` per prompt, in the same order."""
@@ -131,11 +141,8 @@ class GenerationBackend:
         self.close()
 
 
-BACKENDS: dict[str, str] = {
-    "transformers": "curate.llm.transformers_backend:TransformersBackend",
-    "vllm": "curate.llm.vllm_backend:VLLMBackend",
-    "openai": "curate.llm.openai_backend:OpenAIBackend",
-}
+#: the built-in backends, ``name -> "module:Class"`` (the plugin registry's table)
+BACKENDS: dict[str, str] = BUILTINS["backends"]
 
 
 def resolve_backend(kind: str, model: str, **options: Any) -> GenerationBackend:
@@ -144,13 +151,10 @@ def resolve_backend(kind: str, model: str, **options: Any) -> GenerationBackend:
     ``model`` is a local directory or hub id (transformers, vllm) or the model name
     the server knows (openai).
     """
-    target = BACKENDS.get(kind.lower())
-    if target is None:
-        raise CurateError(
-            f"unknown generation backend {kind!r}: choose one of {', '.join(BACKENDS)}"
-        )
-    module, cls = target.split(":")
-    backend_cls = getattr(importlib.import_module(module), cls)
+    known = plugins.registered("backends")  # the built-ins and other packages' entry points
+    if kind.lower() not in known:
+        raise CurateError(f"unknown generation backend {kind!r}: choose one of {', '.join(known)}")
+    backend_cls = plugins.load("backends", kind.lower())
     try:
         return backend_cls(model, **options)
     except TypeError as exc:

@@ -156,6 +156,7 @@ class OpenAIBackend(GenerationBackend):
     """Chat completions from an OpenAI-compatible server; ``model`` is the name it serves."""
 
     name = "openai"
+    requires = ()  # the standard library's http.client
 
     def __init__(
         self,
@@ -202,10 +203,19 @@ class OpenAIBackend(GenerationBackend):
             f"api_key_env={self.api_key_env!r})"
         )
 
+    def params(self) -> dict[str, Any]:
+        """The model and the address as shown (no credentials), and the extra body's keys."""
+        return {
+            "model": self.model,
+            "api_base": self.api_base,
+            "extra_body": sorted(self.extra_body),
+        }
+
     # -- set-up --------------------------------------------------------------------------
     def load(self) -> None:
         if self._pool is not None:
             return
+        self.check_requires()
         if not self.api_base:
             raise CurateError(
                 "the openai backend needs api_base, the server's URL up to /v1 "

@@ -34,6 +34,7 @@ from curate.llm.base import (
     Prompt,
     truncate_at_stop,
 )
+from curate.plugins import Requirement
 
 DEFAULT_TOKEN_BUDGET = {"cuda": 65536, "cpu": 8192}
 
@@ -42,6 +43,10 @@ class TransformersBackend(GenerationBackend):
     """A causal LM from a local directory or hub id, generating in length-sorted left-padded batches."""
 
     name = "transformers"
+    requires = (
+        Requirement("torch", "pip install torch"),
+        Requirement("transformers", "pip install transformers"),
+    )
 
     def __init__(
         self,
@@ -68,10 +73,20 @@ class TransformersBackend(GenerationBackend):
     def __repr__(self) -> str:
         return f"TransformersBackend(model={self.model_ref!r}, template={self.template_option!r})"
 
+    def params(self) -> dict[str, Any]:
+        """The options that change the replies (the device does not, beyond float noise)."""
+        return {
+            "model": self.model_ref,
+            "revision": self.revision,
+            "dtype": self.dtype_option,
+            "template": self.template_option,
+        }
+
     # -- loading -------------------------------------------------------------------------
     def load(self) -> None:
         if self.model is not None:
             return
+        self.check_requires()
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from curate.llm.templates import PromptRenderer

@@ -32,6 +32,7 @@ from curate.llm.base import (
     Prompt,
     truncate_at_stop,
 )
+from curate.plugins import Requirement
 
 DTYPES = {"auto": "auto", "bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16"}
 DTYPES |= {"float16": "float16", "fp32": "float32", "float32": "float32"}
@@ -59,6 +60,13 @@ class VLLMBackend(GenerationBackend):
     """``vllm.LLM`` on a local directory or hub id."""
 
     name = "vllm"
+    requires = (
+        Requirement(
+            "vllm",
+            "pip install vllm on a CUDA machine, or pip install 'curate[gpu]' (or use the "
+            "transformers or openai backend)",
+        ),
+    )
 
     def __init__(
         self,
@@ -85,9 +93,21 @@ class VLLMBackend(GenerationBackend):
     def __repr__(self) -> str:
         return f"VLLMBackend(model={self.model_ref!r}, template={self.template_option!r})"
 
+    def params(self) -> dict[str, Any]:
+        """The options that change the replies (not the memory share or the parallelism)."""
+        return {
+            "model": self.model_ref,
+            "revision": self.revision,
+            "dtype": self.dtype_option,
+            "template": self.template_option,
+            "seed": self.seed,
+            "max_model_len": self.max_model_len,
+        }
+
     def load(self) -> None:
         if self.llm is not None:
             return
+        self.check_requires()
         try:
             import vllm
         except ImportError:

@@ -18,7 +18,9 @@ from curate.store.manifest import fingerprint
 
 def build_id(manifest: dict[str, Any]) -> str:
     """The id of one build of a sidecar (manifests of older versions: fingerprint + start)."""
-    return manifest.get("build") or fingerprint([manifest.get("fingerprint"), manifest.get("started")])
+    return manifest.get("build") or fingerprint(
+        [manifest.get("fingerprint"), manifest.get("started")]
+    )
 
 
 def stale_inputs(store: Store, name: str, _seen: frozenset[str] = frozenset()) -> list[str]:

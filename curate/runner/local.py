@@ -49,7 +49,9 @@ class LocalEngine:
         for i, (start, rows) in enumerate(todo):
             prepared = ahead.result()
             ahead = pool.submit(prepare, todo[i + 1]) if i + 1 < len(todo) else None
-            out = with_ids(shard.column("id").slice(start, rows), stage.compute_shard(prepared, progress))
+            out = with_ids(
+                shard.column("id").slice(start, rows), stage.compute_shard(prepared, progress)
+            )
             if stage.chunk_rows is None:
                 writer.write(index, out)
             else:

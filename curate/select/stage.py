@@ -150,17 +150,24 @@ def _same_selection(
     )
 
 
+# what a store holds at its top level (curate/store/store.py); a selection never writes there
+STORE_ENTRIES = frozenset(
+    {"store.json", ".lock", "base", "rejects", "duplicates", "sidecars", "manifests", "journal", "tags"}
+)
+
+
 def check_output(store: Store, output: Path) -> Path:
-    """Refuse an output folder that is the store, inside or above it, the current directory, or a file.
+    """Refuse an output folder that is the store, one of its tables, above it, the current
+    directory, or a file. A folder of its own inside the store (``STORE/subset``) is fine.
 
     Returns the folder to write (a symlink to a folder is followed).
     """
     real = output.resolve()
     root = store.root.resolve()
-    if real == root or root in real.parents:
+    if real == root or (root in real.parents and real.relative_to(root).parts[0] in STORE_ENTRIES):
         raise InputError(
-            f"-o {output} is inside the store {store.root}; write the subset to a folder "
-            "outside the store, e.g. -o subset"
+            f"-o {output} is the store {store.root} or one of its tables; write the subset to "
+            f"a folder of its own, e.g. -o {store.root / 'subset'}"
         )
     if real in root.parents:
         raise InputError(

@@ -212,7 +212,8 @@ class SidecarWriter:
                 "rows": rows,
                 "counts": counts or {},
                 "wall_seconds_last_run": round(wall, 3),
-                "build": manifest.get("build") or fingerprint([self.fingerprint, manifest.get("started")]),
+                "build": manifest.get("build")
+                or fingerprint([self.fingerprint, manifest.get("started")]),
                 **extra,
             }
         )

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from curate import names
+from curate import names, plugins
 from curate.errors import CurateError
 from curate.runner import Stage, StageResult, is_complete, run_stage
 from curate.store import Store
@@ -40,17 +40,20 @@ def tag_table_of(result: StageResult) -> list[dict[str, Any]]:
 
 
 def ensure_embeddings(
-    store: Store, embeddings: str | None, progress: Callable[[int], None] | None = None
+    store: Store,
+    embeddings: str | None,
+    progress: Callable[[int], None] | None = None,
+    mode: str = "conversation",
 ) -> str:
     """The embedding sidecar to cluster: the one named, else the default one (embedded now if missing)."""
     from curate.embed.stage import EmbedOptions, find_embeddings, run_embed
 
     if embeddings is not None:
-        return find_embeddings(store, embeddings, None, "conversation")
+        return find_embeddings(store, embeddings, None, mode)
     try:
-        return find_embeddings(store, None, None, "conversation")
+        return find_embeddings(store, None, None, mode)
     except CurateError:
-        return run_embed(store, EmbedOptions(), progress=progress).name
+        return run_embed(store, EmbedOptions(mode=mode), progress=progress).name
 
 
 def run_cluster_tag(
@@ -60,50 +63,31 @@ def run_cluster_tag(
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> StageResult:
-    """Cluster the conversation embeddings and name the clusters (:mod:`taggers.cluster`)."""
+    """Cluster the conversation embeddings and name the clusters (the ``cluster`` tagger plugin).
+
+    ``params``: the tagger's ``Params`` (``curate.plugins.load("taggers", "cluster").Params``).
+    """
     from curate.embed.stage import read_vectors
-    from taggers import cluster
 
     store.require_base()
-    source = ensure_embeddings(store, embeddings)
+    tagger = plugins.load("taggers", "cluster")(params)
+    source = ensure_embeddings(store, embeddings, mode=tagger.embeddings)
     summary: dict[str, Any] = {}
 
     def compute_all(store: Store, _progress: Any) -> pa.Table:
-        table = store.read(columns=["id", "messages"])
+        tagger.load()  # only when there is work: a complete sidecar needs no FAISS
+        table = store.read(columns=["id", *tagger.reads])
         vectors = read_vectors(store, source)
-        n = len(vectors)
-        k = params.clusters or cluster.auto_clusters(n)
-        labels, similarity, _ = cluster.kmeans(
-            vectors, k, params.iterations, params.seed, params.restarts
-        )
-        k = int(labels.max()) + 1 if n else 0
-        texts = [cluster.user_text(m) for m in table.column("messages").to_pylist()]
-        tag_names, tops = cluster.name_clusters(texts, labels, k, params.name_terms)
-        tag_of = np.asarray(tag_names, dtype=object)[labels] if n else np.array([], dtype=object)
-        sizes = np.bincount(labels, minlength=k) if n else np.zeros(0, dtype=int)
-        summary["counts"] = {"rows": n, "clusters": k}
-        summary["tag_table"] = sorted(
-            (
-                {"tag": tag_names[c], "cluster": c, "count": int(sizes[c]), "terms": tops[c]}
-                for c in range(k)
-            ),
-            key=lambda r: (-r["count"], r["tag"]),
-        )
+        result = tagger.tag(table.column("messages").to_pylist(), vectors)
+        summary["counts"] = {"rows": len(vectors), "clusters": result.clusters}
+        summary["tag_table"] = result.tag_table
         if progress is not None:
-            progress(n)
-        return pa.table(
-            {
-                "id": table.column("id"),
-                "tags": pa.array([[t] for t in tag_of], pa.list_(pa.string())),
-                "tag_primary": pa.array(list(tag_of), pa.string()),
-                "tag_cluster": pa.array(labels, pa.int32()),
-                "tag_similarity": pa.array(similarity, pa.float32()),
-            }
-        )
+            progress(len(vectors))
+        return pa.table({"id": table.column("id"), **result.columns})
 
     stage = Stage(
-        name=sidecar_name("cluster"),
-        params={**params.params(), "embeddings": source},
+        name=sidecar_name(tagger.name),
+        params={**tagger.params(), "embeddings": source},
         sidecars=[source],
         compute_all=compute_all,
         counts=lambda store: summary["counts"],
@@ -187,7 +171,7 @@ def run_llm_raw_tags(
 
     stage = Stage(
         name=name,
-        params={**tagger.params.params(), "backend": tagger.backend.identity()},
+        params={**tagger.params(), "backend": tagger.backend.identity()},
         schema=pa.schema(list(RAW_SCHEMA)[1:]),
         compute_shard=lambda chunk, _progress: raw_table(
             chunk.column("id"), tagger.tag(chunk.column("messages").to_pylist())
@@ -215,16 +199,15 @@ def run_normalize(
     """Phase 2: normalize the raw tags of the whole store (or apply an edited mapping) into ``tag.<tagger>``."""
     import hashlib
 
-    from taggers.normalize import TagMapping, normalize_tags
-
+    tagger = plugins.load("taggers", tagger_name)  # its normalization (taggers.normalize)
     raw_name = names.raw_tag_sidecar(tagger_name)
     raw = store.read_sidecar(raw_name)
     raw_lists = raw.column("tags_raw").to_pylist()
     if mapping_file is not None:
-        mapping = TagMapping.load(mapping_file)
+        mapping = tagger.read_mapping(mapping_file)
         how = {"mapping_file": str(mapping_file)}
     else:
-        mapping = normalize_tags(raw_lists, params, embed=embed)
+        mapping = tagger.normalize(raw_lists, params, embed=embed)
         how = {"normalize": asdict(params)}
     path = mapping_path(store, tagger_name)
     path.parent.mkdir(parents=True, exist_ok=True)

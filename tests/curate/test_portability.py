@@ -15,7 +15,8 @@ from curate import progress
 from curate.cli import cli
 from tests.conftest import write_jsonl
 
-NARROW = {"COLUMNS": "40"}
+# a narrow terminal's width; and no colour codes, which FORCE_COLOR (set by some CI) would add
+NARROW = {"COLUMNS": "40", "FORCE_COLOR": None, "TTY_COMPATIBLE": None, "TTY_INTERACTIVE": None}
 
 
 @pytest.fixture
@@ -64,7 +65,10 @@ def test_summaries_and_progress_with_a_long_path_stay_on_one_line(deep):
 @pytest.mark.parametrize("stderr", [False, True], ids=["stdout", "stderr"])
 def test_consoles_off_a_terminal_do_not_wrap(monkeypatch, capsys, env, stderr):
     for name, value in env.items():
-        monkeypatch.setenv(name, value)
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
     console = progress.console() if stderr else progress.report_console()
     message = " ".join(f"word{i}" for i in range(200)) + " /" + "x" * 300
     console.print(message, highlight=False)

@@ -221,7 +221,7 @@ def test_literal_file_name_with_glob_characters(tmp_path):
 # -- 4. permission denied is `unreadable`; NUL characters are flagged --------------------
 
 
-def test_permission_denied_is_unreadable_not_invalid_json(tmp_path, monkeypatch):
+def test_permission_denied_is_unreadable_not_invalid_json(tmp_path):
     d = tmp_path / "in"
     write_jsonl(d / "good.jsonl", GOOD)
     write_jsonl(d / "secret.jsonl", GOOD)
@@ -235,11 +235,11 @@ def test_permission_denied_is_unreadable_not_invalid_json(tmp_path, monkeypatch)
 
         return opener
 
-    monkeypatch.setattr(builtins, "open", guard(builtins.open))
-    monkeypatch.setattr(io, "open", guard(io.open))
-    monkeypatch.setattr(os, "open", guard(os.open))
-    result = by_name(ingest([d], tmp_path / "store"))
-    monkeypatch.undo()
+    with pytest.MonkeyPatch.context() as mp:  # tests run as root: chmod would not do
+        mp.setattr(builtins, "open", guard(builtins.open))
+        mp.setattr(io, "open", guard(io.open))
+        mp.setattr(os, "open", guard(os.open))
+        result = by_name(ingest([d], tmp_path / "store"))
     assert result["good.jsonl"].ingested == 10
     assert dict(result["secret.jsonl"].rejected) == {"unreadable": 1}
     (reject,) = rejects_of(tmp_path / "store", "secret.jsonl")
@@ -293,7 +293,7 @@ def enospc(*args, **kwargs):
 
 
 @pytest.mark.parametrize("where", ["journal_rewrite", "shard_write", "shard_commit"])
-def test_full_disk_leaves_no_temporary_file_and_resumes(tmp_path, monkeypatch, where):
+def test_full_disk_leaves_no_temporary_file_and_resumes(tmp_path, where):
     d = tmp_path / "in"
     write_jsonl(d / "a.jsonl", GOOD + [GOOD[0]], raw_lines=[b"{bad"])
     write_jsonl(d / "b.jsonl", [{"instruction": f"b {i}", "output": "x"} for i in range(15)])
@@ -301,6 +301,7 @@ def test_full_disk_leaves_no_temporary_file_and_resumes(tmp_path, monkeypatch, w
     ingest([d], tmp_path / "clean", **options)
 
     real_commit = files.commit
+    mp = pytest.MonkeyPatch()
     if where == "journal_rewrite":
 
         def commit(tmp, final):
@@ -308,7 +309,7 @@ def test_full_disk_leaves_no_temporary_file_and_resumes(tmp_path, monkeypatch, w
                 enospc()
             return real_commit(tmp, final)
 
-        monkeypatch.setattr(files, "commit", commit)
+        mp.setattr(files, "commit", commit)
     elif where == "shard_commit":
 
         def commit(tmp, final):
@@ -316,7 +317,7 @@ def test_full_disk_leaves_no_temporary_file_and_resumes(tmp_path, monkeypatch, w
                 enospc()
             return real_commit(tmp, final)
 
-        monkeypatch.setattr(files, "commit", commit)
+        mp.setattr(files, "commit", commit)
     else:
         real_write = pq.ParquetWriter.write_table
 
@@ -325,11 +326,13 @@ def test_full_disk_leaves_no_temporary_file_and_resumes(tmp_path, monkeypatch, w
             if "part-00001" in str(self.where):
                 enospc()
 
-        monkeypatch.setattr(pq.ParquetWriter, "write_table", write_table)
-    with pytest.raises(OSError) as failure:
-        ingest([d], tmp_path / "full", **options)
+        mp.setattr(pq.ParquetWriter, "write_table", write_table)
+    try:
+        with pytest.raises(OSError) as failure:
+            ingest([d], tmp_path / "full", **options)
+    finally:
+        mp.undo()
     assert failure.value.errno == errno.ENOSPC
-    monkeypatch.undo()
     assert not list((tmp_path / "full").rglob(f"*{files.TMP_MARK}*"))
     result = ingest([d], tmp_path / "full", **options)
     assert all(f.balanced for f in result.files)
@@ -339,7 +342,7 @@ def test_full_disk_leaves_no_temporary_file_and_resumes(tmp_path, monkeypatch, w
     assert not list((tmp_path / "full").rglob(f"*{files.TMP_MARK}*"))
 
 
-def test_folder_that_cannot_be_listed_is_a_reject(tmp_path, monkeypatch):
+def test_folder_that_cannot_be_listed_is_a_reject(tmp_path):
     d = tmp_path / "in"
     write_jsonl(d / "good.jsonl", GOOD)
     write_jsonl(d / "locked" / "hidden.jsonl", GOOD)
@@ -354,10 +357,10 @@ def test_folder_that_cannot_be_listed_is_a_reject(tmp_path, monkeypatch):
 
         return listing
 
-    monkeypatch.setattr(os, "scandir", guard(real_scandir))
-    monkeypatch.setattr(os, "listdir", guard(real_listdir))
-    result = by_name(ingest([d], tmp_path / "store"))
-    monkeypatch.undo()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "scandir", guard(real_scandir))
+        mp.setattr(os, "listdir", guard(real_listdir))
+        result = by_name(ingest([d], tmp_path / "store"))
     assert result["good.jsonl"].ingested == 10
     assert dict(result["locked"].rejected) == {"unreadable": 1}
     (reject,) = rejects_of(tmp_path / "store", "locked")

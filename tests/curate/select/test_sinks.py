@@ -232,9 +232,9 @@ def test_a_selection_written_before_report_listed_its_files_is_replaced(store, t
 def test_output_folder_is_never_the_store_or_around_it(store, tmp_path, monkeypatch):
     before = sorted(str(p) for p in store.root.rglob("*"))
     for out, says in [
-        (store.root, "inside the store"),
-        (store.root / "subset", "inside the store"),
-        (store.root / "base", "inside the store"),
+        (store.root, "one of its tables"),
+        (store.root / "base", "one of its tables"),
+        (store.root / "sidecars" / "x", "one of its tables"),
         (store.root.parent, "holds the store"),
     ]:
         with pytest.raises(CurateError, match=says):
@@ -249,7 +249,10 @@ def test_output_folder_is_never_the_store_or_around_it(store, tmp_path, monkeypa
     line = one_red_line(curate("select", store.root, "-o", ".", cwd=empty))
     assert "current directory" in line
     line = one_red_line(curate("select", store.root, "-o", "store", cwd=store.root.parent))
-    assert "inside the store" in line
+    assert "one of its tables" in line
+    # a folder of its own inside the store is where the README's config writes the subset
+    inside = run_select(store, SelectOptions(per_tag=2), store.root / "subset")
+    assert inside.selected > 0 and (store.root / "subset" / "subset.jsonl").is_file()
 
 
 def test_a_non_empty_folder_that_is_not_a_selection_is_refused(store, tmp_path):
