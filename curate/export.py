@@ -8,14 +8,12 @@ store's lock is held while its table is read.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import gzip
 import os
 import re
 import stat
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import orjson
@@ -75,7 +73,7 @@ def export_jsonl(
     if fmt not in ("messages", "sharegpt"):
         raise InputError(f"--output-format must be `messages` or `sharegpt`, not {fmt!r}")
     target = output_target(store, output)
-    with reading_lock(store):
+    with store.read_lock():
         if target == "-":
             return _write(sys.stdout.buffer, store, fmt, langs, exclude_flags, limit, progress)
         if isinstance(target, tuple):  # a stream that exists: written in place
@@ -88,22 +86,6 @@ def export_jsonl(
         with files.atomic_path(target) as tmp, opener(tmp, "wb") as fh:
             written = _write(fh, store, fmt, langs, exclude_flags, limit, progress)
         return written
-
-
-@contextlib.contextmanager
-def reading_lock(store: Store) -> Iterator[None]:
-    """Hold the store's lock while a sink reads it, so that no stage rewrites it meanwhile.
-
-    A store on a read-only file system cannot take the lock, and cannot change
-    either: it is read without one.
-    """
-    with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(store.lock())
-        except OSError as exc:
-            if exc.errno != errno.EROFS:
-                raise
-        yield
 
 
 # paths that name one of this process's file descriptors: written in place, appended to

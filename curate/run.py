@@ -112,9 +112,7 @@ def run_step(step: Step) -> Any:
     from curate.config import typed_values
 
     command, kwargs = step_command(step)
-    if step.stage == "ingest":
-        kwargs.update(typed_values(command, {"inputs": step.inputs, "store": step.store}, "ingest"))
-    else:
-        kwargs.update(typed_values(command, {"store": step.store}, step.stage))
+    positional = {"store": step.store, **({"inputs": step.inputs} if step.stage == "ingest" else {})}
+    kwargs.update(typed_values(command, positional, step.stage))
     with click.Context(cli, info_name="curate") as root:
         return root.invoke(command, **kwargs)

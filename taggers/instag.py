@@ -34,6 +34,7 @@ from typing import Any
 import pyarrow as pa
 
 from curate.plugins import Plugin
+from curate.tag import stage
 from taggers.normalize import NormalizeParams, TagMapping, normalize_tags
 
 PROMPT = (
@@ -204,17 +205,7 @@ class ConversationTags:
 
 
 #: the columns of ``tag.instag.raw``, one row per conversation (:class:`ConversationTags`)
-RAW_COLUMNS = pa.schema(
-    [
-        ("tags_raw", pa.list_(pa.string())),
-        ("tag_explanations", pa.list_(pa.string())),
-        ("tag_status", pa.string()),
-        ("tag_error", pa.string()),
-        ("tag_turns", pa.int32()),
-        ("tag_prompt_tokens", pa.int64()),
-        ("tag_completion_tokens", pa.int64()),
-    ]
-)
+RAW_COLUMNS = stage.RAW_COLUMNS
 
 
 class InstagTagger(Plugin):

@@ -134,7 +134,7 @@ def embed_stage(options: EmbedOptions, embedder: Embedder) -> Stage:
     """The declaration of ``curate embed`` for a loaded ``embedder``."""
 
     def counts(store: Store) -> dict[str, Any]:
-        table = store.read_sidecar(name).select(list(SCHEMA_LAST))
+        table = store.read_sidecar(name, columns=list(SCHEMA_LAST))  # not the vectors
         return {
             "rows": table.num_rows,
             "truncated": int(pc.sum(table.column("embed_truncated")).as_py() or 0),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from curate import names
+from curate.errors import StoreError
 from curate.store import Store
 from curate.store.manifest import fingerprint
 
@@ -56,8 +57,6 @@ def is_complete(store: Store, name: str) -> bool:
 
 def input_builds(store: Store, sidecars: list[str] | tuple[str, ...]) -> dict[str, str]:
     """The current build ids of ``sidecars``; each must be complete and fresh."""
-    from curate.errors import StoreError
-
     builds = {}
     for source in sidecars:
         state = sidecar_state(store, source)

@@ -55,6 +55,7 @@ def score_stage(scorer: Any, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Stage:
     inputs = list(getattr(scorer, "input_columns", ("messages",)))
     p = names.column_prefix(scorer.key)
     status_column, tokens_column, score_column = f"{p}_status", f"{p}_tokens", f"{p}_score"
+    output = scorer.schema()
 
     def prepare(chunk: pa.Table) -> Any:
         if inputs == ["messages"]:
@@ -62,7 +63,8 @@ def score_stage(scorer: Any, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Stage:
         return scorer.prepare(chunk.select(inputs))
 
     def counts(store: Store) -> dict[str, Any]:
-        sidecar = store.read_sidecar(name)
+        wanted = [score_column, status_column, tokens_column]
+        sidecar = store.read_sidecar(name, columns=[c for c in wanted if c in output.names])
         statuses = Counter(sidecar.column(status_column).to_pylist())
         tokens = (
             int(pc.sum(sidecar.column(tokens_column)).as_py() or 0)
@@ -80,7 +82,7 @@ def score_stage(scorer: Any, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Stage:
         name=name,
         params={**scorer.params(), "identity": scorer.identity()},
         columns=inputs,
-        schema=scorer.schema(),
+        schema=output,
         prepare=prepare,
         compute_shard=lambda prepared, progress: scorer.run(prepared, progress),
         chunk_rows=chunk_rows,

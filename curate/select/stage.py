@@ -40,15 +40,11 @@ the row (``"exclude"``); never replaced by an invented value.
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import fcntl
 import json
 import math
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,8 +55,8 @@ import pyarrow.compute as pc
 
 from curate import names
 from curate.errors import CurateError, InputError
-from curate.export import reading_lock
-from curate.store import Store
+from curate.runner import sidecar_state, stale_inputs
+from curate.store import Store, files
 
 HEURISTICS_WEIGHT = 0.25
 
@@ -184,43 +180,18 @@ def check_output(store: Store, output: Path) -> Path:
     return real if output.is_symlink() else output.absolute()
 
 
-@contextlib.contextmanager
-def output_lock(output: Path) -> Iterator[None]:
+def output_lock(output: Path):
     """An exclusive lock on the output folder (``.<name>.lock`` beside it), removed at the end.
 
-    Fails at once, with a clear error, when another selection holds it. A lock file
-    that its holder removed while we waited for it is not taken: we try the new one.
+    Fails at once, with a clear error, when another selection holds it.
     """
-    path = output.parent / f".{output.name}.lock"
     output.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            owner = os.read(fd, 200).decode(errors="replace").strip() or "another process"
-            os.close(fd)
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                raise CurateError(
-                    f"{output} is being written by another selection ({owner}); wait for it "
-                    "to finish, or choose another -o"
-                ) from None
-            raise
-        try:
-            current = os.stat(path).st_ino
-        except FileNotFoundError:
-            current = None
-        if current == os.fstat(fd).st_ino:
-            break
-        os.close(fd)  # the holder removed it as we opened it: take the new one
-    try:
-        os.ftruncate(fd, 0)
-        os.write(fd, f"curate select pid {os.getpid()}".encode())
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            path.unlink()  # while still holding it, so that nobody takes a removed file
-        os.close(fd)
+    return files.exclusive_lock(
+        output.parent / f".{output.name}.lock",
+        busy=lambda owner: f"{output} is being written by another selection ({owner}); wait "
+        "for it to finish, or choose another -o",
+        remove=True,
+    )
 
 
 def _swap_in(staging: Path, output: Path, ours: set[str] | None = None) -> None:
@@ -329,7 +300,7 @@ def run_select(
             ) from None
     store.require_base()
     output = check_output(store, Path(output))
-    with reading_lock(store), output_lock(output):
+    with store.read_lock(), output_lock(output):
         return _select(store, options, output, overwrite)
 
 
@@ -381,14 +352,13 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
             f"a weight above 0, e.g. --weights {next(iter(weights))}=1"
         )
     sidecars = [tag_sidecar, *(names.score_sidecar(k) for k in sorted(scores))]
-    from curate.runner import sidecar_state, stale_inputs
-
-    if sidecar_state(store, names.DEDUP) == "stale":
+    dedup_state = sidecar_state(store, names.DEDUP)
+    if dedup_state == "stale":
         raise CurateError(
             f"the dedup result of {store.root} is stale: {', '.join(stale_inputs(store, names.DEDUP))} "
             f"changed after it ran; run `curate dedup {store.root}` again first"
         )
-    has_dedup = sidecar_state(store, names.DEDUP) == "complete"
+    has_dedup = dedup_state == "complete"
     if has_dedup:
         sidecars.append(names.DEDUP)
     source = None

@@ -10,7 +10,7 @@ import contextlib
 import errno
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,22 +137,36 @@ class Journal:
 
 
 @contextlib.contextmanager
-def exclusive_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``path`` or fail at once with a clear error."""
+def exclusive_lock(
+    path: Path, busy: Callable[[str], str] | None = None, remove: bool = False
+) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` or fail at once with a clear error.
+
+    ``busy(owner)`` words the error when another process holds it (default: the
+    store's). ``remove``: delete the lock file when done (while still holding it);
+    a file its holder removed just as we opened it is not taken: the new one is.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(path, "a+")
-    try:
+    while True:
+        fh = open(path, "a+")
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
+            fh.seek(0)
+            owner = fh.read().strip() or "another process"
+            fh.close()
             if exc.errno in (errno.EAGAIN, errno.EACCES):
-                fh.seek(0)
-                owner = fh.read().strip() or "another process"
                 raise StoreError(
-                    f"store {path.parent} is in use by {owner}; wait for it to finish "
+                    busy(owner)
+                    if busy
+                    else f"store {path.parent} is in use by {owner}; wait for it to finish "
                     "or stop it before starting another run"
                 ) from None
             raise
+        if not remove or _same_file(path, fh):
+            break
+        fh.close()
+    try:
         fh.seek(0)
         fh.truncate()
         fh.write(f"curate pid {os.getpid()}")
@@ -160,6 +174,16 @@ def exclusive_lock(path: Path) -> Iterator[None]:
         yield
     finally:
         with contextlib.suppress(OSError):
-            fh.seek(0)
-            fh.truncate()
+            if remove:
+                path.unlink()
+            else:
+                fh.seek(0)
+                fh.truncate()
         fh.close()
+
+
+def _same_file(path: Path, fh: Any) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+    except FileNotFoundError:
+        return False

@@ -19,6 +19,8 @@ Every later stage reads the base table through :meth:`Store.iter_shards` or
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import re
 import shutil
 from collections.abc import Iterator, Sequence
@@ -126,6 +128,21 @@ class Store:
     def lock(self):
         """Context manager: exclusive write access to the store."""
         return files.exclusive_lock(self.root / ".lock")
+
+    @contextlib.contextmanager
+    def read_lock(self) -> Iterator[None]:
+        """Hold the store's lock while a sink reads it, so that no stage rewrites it meanwhile.
+
+        A store on a read-only file system cannot take the lock, and cannot change
+        either: it is read without one.
+        """
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(self.lock())
+            except OSError as exc:
+                if exc.errno != errno.EROFS:
+                    raise
+            yield
 
     # ------------------------------------------------------------------ paths
     @property
@@ -247,9 +264,9 @@ class Store:
             )
         return pq.read_table(path)
 
-    def read_sidecar(self, name: str) -> pa.Table:
-        """A sidecar table on its own (all of its shards)."""
-        return read_parquet_dir(self.sidecar_dir(name), None, pa.schema([("id", pa.string())]))
+    def read_sidecar(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
+        """A sidecar table on its own (all of its shards), or some of its columns."""
+        return read_parquet_dir(self.sidecar_dir(name), columns, pa.schema([("id", pa.string())]))
 
     # ------------------------------------------------------------------ maintenance
     def clear(self, keep_marker: bool = True) -> None:

@@ -27,8 +27,6 @@ from curate.errors import CurateError
 from curate.runner import Stage, StageResult, is_complete, run_stage
 from curate.store import Store
 
-TAG_SCHEMA = pa.schema([("tags", pa.list_(pa.string())), ("tag_primary", pa.string())])
-
 
 def sidecar_name(tagger: str) -> str:
     return names.tag_sidecar(tagger)
@@ -116,9 +114,9 @@ def find_tags(store: Store, tagger: str | None = None) -> str:
 # -- the LLM tagger ---------------------------------------------------------------------------
 
 DEFAULT_CHUNK_ROWS = 512
-RAW_SCHEMA = pa.schema(
+#: the columns of ``tag.<tagger>.raw`` (an LLM tagger's ``schema()``), then with its ``id``
+RAW_COLUMNS = pa.schema(
     [
-        ("id", pa.string()),
         ("tags_raw", pa.list_(pa.string())),
         ("tag_explanations", pa.list_(pa.string())),
         ("tag_status", pa.string()),
@@ -128,6 +126,7 @@ RAW_SCHEMA = pa.schema(
         ("tag_completion_tokens", pa.int64()),
     ]
 )
+RAW_SCHEMA = pa.schema([("id", pa.string()), *RAW_COLUMNS])
 
 
 def raw_table(ids: pa.ChunkedArray, results: list[Any]) -> pa.Table:
@@ -172,7 +171,7 @@ def run_llm_raw_tags(
     stage = Stage(
         name=name,
         params={**tagger.params(), "backend": tagger.backend.identity()},
-        schema=pa.schema(list(RAW_SCHEMA)[1:]),
+        schema=RAW_COLUMNS,
         compute_shard=lambda chunk, _progress: raw_table(
             chunk.column("id"), tagger.tag(chunk.column("messages").to_pylist())
         ),
