@@ -1,4 +1,5 @@
-"""What a store holds: counts by source, language, turns and flags; rejects; stages."""
+"""What a store holds: counts by source, language, turns, prompt groups and flags; rejects;
+stages."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import pyarrow.compute as pc
 
+from curate import prompts
 from curate.store import Store
 
 TURN_BUCKETS = ((1, "1"), (2, "2"), (5, "3-5"), (10, "6-10"), (None, "11+"))
@@ -30,7 +32,9 @@ def _turn_counts(turns: list[int]) -> dict[str, int]:
 
 def store_summary(store: Store, examples: int = 0) -> dict[str, Any]:
     """A JSON-able description of the store (reads a few narrow columns only)."""
-    base = store.read(columns=["source", "lang", "n_turns", "flags", "format", "rejected"])
+    base = store.read(
+        columns=["prompt_id", "source", "lang", "n_turns", "flags", "format", "rejected"]
+    )
     files = pc.struct_field(base.column("source"), "file").to_pylist() if base.num_rows else []
     rejects = store.rejects(columns=["source", "reason", "detail", "raw"])
     duplicates = store.duplicates(columns=["id"])
@@ -43,6 +47,7 @@ def store_summary(store: Store, examples: int = 0) -> dict[str, Any]:
         "by_source": _counts(files),
         "by_lang": _counts(base.column("lang").to_pylist()),
         "by_turns": _turn_counts(base.column("n_turns").to_pylist()),
+        "prompt_groups": prompts.group_counts(prompts.prompt_codes(base.column("prompt_id"))),
         "by_format": _counts(base.column("format").to_pylist()),
         "flags": _counts(pc.list_flatten(base.column("flags")).to_pylist())
         if base.num_rows

@@ -21,12 +21,13 @@ from curate.cli.options import config_option
 )
 @config_option
 def info(store, as_json, examples, top):
-    """Counts by source, language, turns and flags; rejects by reason; stages and their manifests."""
+    """Counts by source, language, turns, prompt groups and flags; rejects by reason; stages and their manifests."""
     import orjson
     from rich.table import Table
 
     from curate.info import store_summary
     from curate.progress import report_console
+    from curate.prompts import describe
     from curate.store import Store
 
     summary = store_summary(Store.open(store), examples=examples)
@@ -38,6 +39,11 @@ def info(store, as_json, examples, top):
         f"[bold]{summary['store']}[/]: {summary['rows']:,} conversations in {summary['shards']} shards, "
         f"{summary['bytes_on_disk'] / 2**20:,.1f} MiB; {summary['exact_duplicates']:,} exact duplicates; "
         f"{sum(summary['rejects'].values()):,} rejects; {summary['preference_rows']:,} preference rows"
+    )
+    groups = summary["prompt_groups"]
+    console.print(
+        f"prompt groups: {describe(groups)}; {groups['prompts_with_several']:,} prompts have "
+        "several answers (select keeps the best --per-prompt of each)"
     )
 
     def counts_table(

@@ -37,6 +37,14 @@ from curate.cli.options import (
 )
 @click.option("--no-per-tag", is_flag=True, help="No per-tag quota (use --total alone).")
 @click.option(
+    "--per-prompt",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Answers kept per prompt (rows that share a prompt_id): the best by the combined "
+    "score; 0: no limit.",
+)
+@click.option(
     "--tagger",
     default=None,
     help="Whose tags are the buckets [default: the only/first tag sidecar].",
@@ -108,6 +116,7 @@ def select_cmd(
     per_tag,
     total,
     no_per_tag,
+    per_prompt,
     tagger,
     weights,
     missing_score,
@@ -127,7 +136,8 @@ def select_cmd(
     """Select the best, most diverse conversations of STORE per tag into OUTPUT.
 
     Writes subset.jsonl, subset.parquet (with bucket, rank, combined score and
-    reason per row) and report.json. Rows dropped by dedup never enter; scores are
+    reason per row) and report.json. Rows dropped by dedup never enter; of the
+    answers to one prompt only the best --per-prompt do (default 1); scores are
     standardized within each tag and combined by --weights. OUTPUT is never the
     store or a folder inside or above it; --overwrite replaces only the files an
     earlier selection wrote there.
@@ -146,6 +156,7 @@ def select_cmd(
     )
     options = SelectOptions(
         per_tag=None if no_per_tag else per_tag,
+        per_prompt=per_prompt or None,
         total=total,
         tagger=tagger,
         weights=weight_map,
@@ -196,6 +207,13 @@ def select_cmd(
     console.print(
         f"tags: {report['tags']['with_selection']:,} of {report['tags']['total']:,} covered; "
         f"excluded: {excluded or 'none'}; languages: {langs}; weights: {report['weights']}; dedup {report['dedup']}"
+    )
+    from curate.prompts import describe
+
+    prompts = report["prompts"]
+    console.print(
+        f"prompts: {prompts['selected']['prompts']:,} covered of {prompts['pool']['prompts']:,} "
+        f"in the pool ({describe(prompts['pool'])}); selected: {describe(prompts['selected'])}"
     )
     console.print(f"wrote {result.output}/subset.jsonl, subset.parquet, report.json")
 

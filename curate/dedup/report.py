@@ -8,6 +8,7 @@ from rich.table import Table
 from curate import names
 from curate.dedup.search import RECALL_SAMPLE
 from curate.dedup.stage import DedupResult, group_members
+from curate.prompts import describe
 from curate.store import Store
 
 TEXT_CHARS = 300
@@ -33,6 +34,19 @@ def render_summary(store: Store, result: DedupResult, console: Console) -> None:
         "dropped", f"{result.dropped:,} ({100 * result.dropped / max(result.rows, 1):.1f}%)"
     )
     table.add_row("kept", f"{result.rows - result.dropped:,}")
+    if result.prompts:
+        pool, kept = result.prompts["pool"], result.prompts["kept"]
+        table.add_row("prompt groups", describe(pool))
+        table.add_row(
+            "kept per prompt",
+            f"{describe(kept)}; {kept['prompts_with_several']:,} prompts keep several answers "
+            "(select --per-prompt keeps the best)",
+        )
+        table.add_row(
+            "groups across prompts",
+            f"{result.prompts['groups_across_prompts']:,} groups join near-identical prompts "
+            "(other wording, language or script)",
+        )
     table.add_row("keep rule", result.keep_rule)
     method = search.get("method", "?")
     if search.get("cells"):

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import click
@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate import lang, names
+from curate import lang, names, prompts
 from curate.dedup import DEFAULT_CROSS_LINGUAL_THRESHOLD, DEFAULT_THRESHOLD
 from curate.dedup.grouping import Groups, greedy_groups
 from curate.dedup.ranking import find_auto_score, keep_order, keep_rule
@@ -98,6 +98,7 @@ class DedupResult:
     keep_rule: str
     wall_seconds: float
     already_done: bool = False
+    prompts: dict[str, Any] = field(default_factory=dict)  # prompt groups, before and after
 
 
 @dataclass
@@ -242,7 +243,7 @@ def run_dedup(
     summary: dict[str, Any] = {}
 
     def compute_all(store: Store, _progress: Any) -> pa.Table:
-        base = store.read(columns=["id", "flags", "n_turns", "n_chars", "lang"])
+        base = store.read(columns=["id", "prompt_id", "flags", "n_turns", "n_chars", "lang"])
         order, _ = keep_order(store, base, spec)
         vectors, last = load_vectors(store, name, base.column("id"))
         langs = base.column("lang").to_numpy(zero_copy_only=False)
@@ -257,6 +258,12 @@ def run_dedup(
             "cross_lingual_pairs": crossing,
         }
         summary["largest"] = largest
+        codes = prompts.prompt_codes(base.column("prompt_id"))
+        summary["prompts"] = {
+            "pool": prompts.group_counts(codes),
+            "kept": prompts.group_counts(codes, groups.keep),
+            "groups_across_prompts": prompts.groups_across_prompts(codes, groups.representative),
+        }
         summary["counts"] = {
             "rows": base.num_rows,
             "pairs": len(pairs),
@@ -281,7 +288,7 @@ def run_dedup(
         sidecars=[name, *keep_sidecars(spec)],
         compute_all=compute_all,
         counts=lambda store: summary["counts"],
-        extra=lambda: {"search": summary["search"], "largest": summary["largest"]},
+        extra=lambda: {k: summary[k] for k in ("search", "largest", "prompts")},
     )
     on_rows = None if progress is None else (lambda n, _extra=0: progress(n))
     result = run_stage(store, stage, overwrite=overwrite, progress=on_rows)
@@ -323,6 +330,7 @@ def _result_from_manifest(manifest: dict[str, Any], already_done: bool) -> Dedup
         manifest["params"]["keep_rule"],
         manifest.get("wall_seconds", 0.0),
         already_done=already_done,
+        prompts=manifest.get("prompts", {}),
     )
 
 

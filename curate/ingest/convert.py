@@ -135,6 +135,7 @@ def base_table(spec: FileSpec, base: list[tuple[Item, Prepared]]) -> pa.Table:
     )
     columns = {
         "id": pa.array([p.id for p in rows], pa.string()),
+        "prompt_id": pa.array([p.prompt_id for p in rows], pa.string()),
         "messages": messages,
         "rejected": pa.array([p.rejected for p in rows], pa.string()),
         "source": source_array(spec.display, [it for it, _ in base]),

@@ -1,4 +1,4 @@
-"""From an adapter's Conversation to a base-table row: checks, flags, id.
+"""From an adapter's Conversation to a base-table row: checks, flags, id, prompt_id.
 
 Checks that reject a record (reason codes in the rejects table):
 
@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from curate.flags import structure_flags, text_flags
-from curate.ids import conversation_id
+from curate.ids import conversation_id, prompt_id
 from curate.ingest.formats import Conversation, RecordError
 from curate.store.schema import RAW_LIMIT
 
@@ -28,6 +28,7 @@ NUL_CHAR = "nul_char"  # the flag of a conversation with a U+0000 character in i
 
 class Prepared(NamedTuple):
     id: str
+    prompt_id: str
     roles: list[str]
     contents: list[str]
     rejected: str | None
@@ -78,6 +79,7 @@ def prepare(conv: Conversation, max_chars: int) -> Prepared:
     meta = orjson.dumps(conv.meta, option=orjson.OPT_SORT_KEYS).decode() if conv.meta else None
     return Prepared(
         conversation_id(messages),
+        prompt_id(messages),
         roles,
         contents,
         rejected,

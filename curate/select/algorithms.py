@@ -194,6 +194,52 @@ class Selection:
         return np.asarray(REASONS, dtype=object)[self.reason]
 
 
+def tie_order(
+    quality: Mapping[str, np.ndarray], weights: Mapping[str, float], keys: np.ndarray
+) -> np.ndarray:
+    """A rank per row that breaks ties between equal combined scores, (N,) int64.
+
+    Each score on its own, in order of weight (heaviest first, then by name), higher
+    first with a missing score last; only then ``keys`` (the ids, or seeded hashes of
+    them), smaller first. So two rows that tie on the combined score are ordered by the
+    next signal, and by id only when every signal ties.
+    """
+    n = len(keys)
+    columns: list[np.ndarray] = [np.unique(np.asarray(keys), return_inverse=True)[1]]
+    for name in sorted(quality, key=lambda k: (-float(weights.get(k, 1.0)), k), reverse=True):
+        if float(weights.get(name, 1.0)) <= 0:
+            continue
+        values = np.asarray(quality[name], dtype=np.float64)
+        columns.append(np.where(np.isnan(values), np.inf, -values))
+    order = np.lexsort(columns) if columns else np.arange(n)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    return rank
+
+
+def best_per_group(
+    group: np.ndarray, score: np.ndarray, tie_rank: np.ndarray, eligible: np.ndarray, limit: int
+) -> np.ndarray:
+    """The ``limit`` best eligible rows of each group, as a mask over rows, (N,) bool.
+
+    ``group`` (N,) int codes (e.g. prompt groups), ``score`` (N,) float where higher is
+    better and NaN ranks last, ``tie_rank`` (N,) int that orders equal scores (e.g.
+    :func:`tie_order`). Rows that are not ``eligible`` neither count nor are kept.
+    """
+    rows = np.flatnonzero(eligible)
+    keep = np.zeros(len(group), dtype=bool)
+    if limit <= 0 or len(rows) == 0:
+        return keep
+    s = np.asarray(score, dtype=np.float64)[rows]
+    g = np.asarray(group)[rows]
+    order = np.lexsort((np.asarray(tie_rank)[rows], np.where(np.isnan(s), np.inf, -s), g))
+    g = g[order]
+    first = np.flatnonzero(np.append(True, g[1:] != g[:-1]))
+    run_start = np.repeat(first, np.diff(np.append(first, len(g))))
+    keep[rows[order[(np.arange(len(g)) - run_start) < limit]]] = True
+    return keep
+
+
 # -- selection ----------------------------------------------------------------------------
 
 

@@ -27,7 +27,15 @@ the current directory.
 
 **Eligibility** before any ranking: rows that dedup marked as dropped never enter
 (unless ``include_duplicates``); rows without a tag have no bucket; rows with fewer
-than ``min_turns`` user turns are left out. Each exclusion is counted.
+than ``min_turns`` user turns are left out. Then, of the answers to one prompt (rows
+that share a ``prompt_id``: DESIGN.md, "Prompt groups") only the best ``per_prompt``
+(default 1) stay, compared by the combined score's weights over scores standardized
+across the whole pool (so that the tag an answer fell into does not decide between
+two answers to one prompt). Each exclusion is counted, and the report counts prompts
+and answers per prompt in the pool, among the candidates and in the selection.
+
+**Ties** in the combined score are broken by each score on its own, heaviest weight
+first, and only then by the id (or, with ``seed``, a hash of it).
 
 **Quality**: every complete score sidecar (``score.<key>``, column
 :func:`curate.names.score_column`, e.g. ``skywork_reward_score``; the same name in
@@ -53,7 +61,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate import names
+from curate import names, prompts
 from curate.errors import CurateError, InputError
 from curate.runner import sidecar_state, stale_inputs
 from curate.store import Store, files
@@ -64,6 +72,7 @@ HEURISTICS_WEIGHT = 0.25
 @dataclass(frozen=True)
 class SelectOptions:
     per_tag: int | None = 500
+    per_prompt: int | None = 1  # answers per prompt group; None: no limit
     total: int | None = None
     tagger: str | None = None
     weights: dict[str, float] = field(default_factory=dict)
@@ -148,7 +157,17 @@ def _same_selection(
 
 # what a store holds at its top level (curate/store/store.py); a selection never writes there
 STORE_ENTRIES = frozenset(
-    {"store.json", ".lock", "base", "rejects", "duplicates", "sidecars", "manifests", "journal", "tags"}
+    {
+        "store.json",
+        ".lock",
+        "base",
+        "rejects",
+        "duplicates",
+        "sidecars",
+        "manifests",
+        "journal",
+        "tags",
+    }
 )
 
 
@@ -188,8 +207,10 @@ def output_lock(output: Path):
     output.parent.mkdir(parents=True, exist_ok=True)
     return files.exclusive_lock(
         output.parent / f".{output.name}.lock",
-        busy=lambda owner: f"{output} is being written by another selection ({owner}); wait "
-        "for it to finish, or choose another -o",
+        busy=lambda owner: (
+            f"{output} is being written by another selection ({owner}); wait "
+            "for it to finish, or choose another -o"
+        ),
         remove=True,
     )
 
@@ -254,6 +275,29 @@ def default_weights(keys: list[str], given: dict[str, float]) -> dict[str, float
         else:
             weights[name] = 1.0
     return weights
+
+
+def prompt_quality(
+    quality: dict[str, np.ndarray], weights: dict[str, float], missing: str, rows: np.ndarray
+) -> np.ndarray:
+    """How the answers to one prompt are compared, (N,) float64, NaN outside ``rows``.
+
+    The same weights as the combined score, over scores standardized across all of
+    ``rows`` (the eligible ones) rather than within a tag: two answers to one prompt may
+    carry different tags, and the tag an answer fell into must not decide between them.
+    """
+    from curate.select import algorithms
+
+    n = len(rows)
+    out = np.full(n, np.nan)
+    members = np.flatnonzero(rows)
+    if not quality:
+        out[members] = 0.0
+        return out
+    out[members] = algorithms.membership_scores(
+        quality, members, np.zeros(len(members), dtype=np.int64), 1, weights, missing
+    )
+    return out
 
 
 def tie_keys(ids: np.ndarray, seed: int | None) -> np.ndarray:
@@ -388,7 +432,7 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
             f"{output} holds {', '.join(sorted(clash))}, which curate did not write and this "
             "selection would overwrite; move them away or choose another -o"
         )
-    table = store.read(columns=["id", "lang", "n_turns"], sidecars=sidecars)
+    table = store.read(columns=["id", "prompt_id", "lang", "n_turns"], sidecars=sidecars)
     n = table.num_rows
     ids = table.column("id").to_numpy(zero_copy_only=False).astype(str)
     lang = table.column("lang").to_numpy(zero_copy_only=False).astype(str)
@@ -408,6 +452,29 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
     no_tag = pc.fill_null(pc.list_value_length(tags), 0).to_numpy(zero_copy_only=False) == 0
     excluded["no_tag"] = int((no_tag & eligible).sum())
     eligible &= ~no_tag
+    quality = {
+        key: np.asarray(
+            pc.fill_null(pc.cast(table.column(col), pa.float64()), np.nan).to_numpy(
+                zero_copy_only=False
+            ),
+            dtype=np.float64,
+        )
+        for key, col in scores.items()
+    }
+    # -- one prompt, at most --per-prompt answers: its best by the same weights -------------
+    ties = algorithms.tie_order(quality, weights, tie_keys(ids, options.seed))
+    prompt_codes = prompts.prompt_codes(table.column("prompt_id"))
+    candidates = eligible.copy()  # before the prompt limit, for the report
+    if options.per_prompt is not None:
+        best = algorithms.best_per_group(
+            prompt_codes,
+            prompt_quality(quality, weights, options.missing, eligible),
+            ties,
+            eligible,
+            options.per_prompt,
+        )
+        excluded["per_prompt"] = int((eligible & ~best).sum())
+        eligible &= best
 
     # -- memberships: one per (row, tag) ----------------------------------------------------
     flat = pc.list_flatten(tags)
@@ -424,15 +491,6 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
     bucket_names = tag_names[used].astype(str)
     n_tags = np.bincount(member_row, minlength=n)
 
-    quality = {
-        key: np.asarray(
-            pc.fill_null(pc.cast(table.column(col), pa.float64()), np.nan).to_numpy(
-                zero_copy_only=False
-            ),
-            dtype=np.float64,
-        )
-        for key, col in scores.items()
-    }
     if quality:
         combined = algorithms.membership_scores(
             quality, member_row, member_bucket, len(bucket_names), weights, options.missing
@@ -450,7 +508,7 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
         member_bucket,
         bucket_names,
         combined,
-        tie_keys(ids, options.seed),
+        ties,
         n_tags=n_tags,
         vectors=vectors,
         lang=lang,
@@ -476,6 +534,7 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
         bucket_names,
         quality,
     )
+    report["prompts"] = prompt_summary(prompt_codes, candidates, selection.row)
     report["inputs"] = inputs
     report["files"] = written_files(options)
     staging = output.with_name(f".{output.name}.partial")
@@ -488,6 +547,15 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # only left when something failed
     return SelectResult(output, len(selection), report)
+
+
+def prompt_summary(codes: np.ndarray, candidates: np.ndarray, selected: np.ndarray) -> dict:
+    """Prompts and answers per prompt in the pool, among the candidates, and selected."""
+    return {
+        "pool": prompts.group_counts(codes),
+        "candidates": prompts.group_counts(codes, candidates),
+        "selected": prompts.group_counts(codes, np.asarray(selected, dtype=np.int64)),
+    }
 
 
 def build_report(

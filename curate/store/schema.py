@@ -19,6 +19,10 @@ SOURCE = pa.struct([("file", pa.string()), ("index", pa.int64()), ("line", pa.in
 BASE = pa.schema(
     [
         ("id", pa.string()),
+        # The prompt group: the hash of everything before the final assistant turn
+        # (curate.ids.prompt_id). Stores ingested before it existed get it computed on
+        # read (Store.read_shard).
+        ("prompt_id", pa.string()),
         ("messages", MESSAGES),
         # Preference records: the rejected final answer (the chosen one is in messages).
         ("rejected", pa.string()),

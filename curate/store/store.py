@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.errors import StoreError
+from curate.ids import prompt_ids_of
 from curate.store import files, schema
 from curate.store.manifest import now_iso
 
@@ -219,7 +220,21 @@ class Store:
     ) -> pa.Table:
         """One base shard, with the columns of the named sidecars appended (aligned by id)."""
         base_cols = None if columns is None else list(dict.fromkeys(["id", *columns]))
-        table = pq.read_table(self.base_dir / shard_name(index), columns=base_cols)
+        path = self.base_dir / shard_name(index)
+        derive = (base_cols is None or "prompt_id" in base_cols) and (
+            "prompt_id" not in pq.ParquetFile(path).schema_arrow.names
+        )
+        if derive:  # a store ingested before prompt_id existed: computed from messages
+            wanted = base_cols
+            read = None if wanted is None else [c for c in wanted if c != "prompt_id"]
+            if read is not None and "messages" not in read:
+                read.append("messages")
+            table = pq.read_table(path, columns=read)
+            table = table.add_column(1, "prompt_id", prompt_ids_of(table.column("messages")))
+            if wanted is not None:
+                table = table.select(wanted)
+        else:
+            table = pq.read_table(path, columns=base_cols)
         for name in sidecars:
             table = _append_aligned(table, self._read_sidecar_shard(name, index), name)
         if columns is not None and "id" not in columns:

@@ -1,4 +1,7 @@
-from curate.ids import conversation_id
+import pyarrow as pa
+
+from curate.ids import conversation_id, prompt_id, prompt_ids_of
+from curate.store.schema import MESSAGES
 
 
 def test_same_conversation_same_id_and_light_normalisation():
@@ -29,3 +32,67 @@ def test_id_is_stable_across_versions():
         conversation_id([("user", "Hello"), ("assistant", "Hi")])
         == "fbf01a57ffdd7f295e805400882736aa"
     )
+
+
+def test_prompt_id_groups_answers_to_one_prompt():
+    q = ("user", "Name a prime number.")
+    a, b = [q, ("assistant", "7")], [q, ("assistant", "Two is the smallest prime.")]
+    assert prompt_id(a) == prompt_id(b) == conversation_id([q])
+    assert prompt_id(a) != conversation_id(a)
+    # the same normalisation as the id: whitespace around a prompt does not split a group
+    assert prompt_id([("user", " Name a prime number.\r\n"), ("assistant", "3")]) == prompt_id(a)
+
+
+def test_prompt_id_of_multi_turn_trees():
+    opening = [("user", "推荐一些书"), ("assistant", "《红楼梦》《三体》")]
+    branch_a = [*opening, ("user", "为什么推荐三体？"), ("assistant", "因为它很有想象力。")]
+    branch_b = [*opening, ("user", "还有别的吗？"), ("assistant", "《活着》。")]
+    other_answer_a = [*opening, ("user", "为什么推荐三体？"), ("assistant", "硬科幻的代表作。")]
+    # answers to different last turns are different prompts, though they share an opening
+    assert prompt_id(branch_a) != prompt_id(branch_b)
+    # two answers to the same last turn of the same tree are answers to one prompt
+    assert prompt_id(branch_a) == prompt_id(other_answer_a)
+    # the opening exchange on its own is another prompt again
+    assert prompt_id(opening) not in {prompt_id(branch_a), prompt_id(branch_b)}
+    # a different earlier answer makes a different prompt
+    other_opening = [("user", "推荐一些书"), ("assistant", "《活着》"), *branch_a[2:]]
+    assert prompt_id(other_opening) != prompt_id(branch_a)
+
+
+def test_prompt_id_and_system_prompts():
+    chat = [("user", "Say hi."), ("assistant", "Hi!")]
+    pirate = [("system", "You are a pirate."), *chat]
+    assert prompt_id(pirate) != prompt_id(chat)  # another instruction, another prompt
+    assert prompt_id(pirate) == prompt_id(
+        [("system", "You are a pirate."), chat[0], ("assistant", "Arr!")]
+    )
+    # without a user message the prompt would be the system prompt alone: no group
+    only_system = [("system", "You are a pirate."), ("assistant", "Arr!")]
+    assert prompt_id(only_system) == conversation_id(only_system)
+    assert prompt_id([("assistant", "Hi")]) != prompt_id([("assistant", "Ho")])
+
+
+def test_prompt_id_of_unanswered_conversations():
+    ends_on_user = [("user", "a"), ("assistant", "b"), ("user", "c")]
+    assert prompt_id(ends_on_user) == conversation_id(ends_on_user)
+    # an unanswered prompt has prompt_id == id: it links to the answers sampled for it
+    assert prompt_id([("user", "a"), ("assistant", "b"), ("user", "c"), ("assistant", "d")]) == (
+        conversation_id(ends_on_user)
+    )
+    # the final assistant turn may span several messages
+    assert prompt_id([("user", "q"), ("assistant", "x"), ("assistant", "y")]) == conversation_id(
+        [("user", "q")]
+    )
+
+
+def test_prompt_ids_of_a_column_match_the_function():
+    conversations = [
+        [("user", "q"), ("assistant", "x")],
+        [("system", "s"), ("user", "q"), ("assistant", "x"), ("user", "r"), ("assistant", "y")],
+        [("user", "only a prompt")],
+        [],
+    ]
+    column = pa.array(
+        [[{"role": r, "content": c} for r, c in conv] for conv in conversations], MESSAGES
+    )
+    assert prompt_ids_of(column).to_pylist() == [prompt_id(c) for c in conversations]

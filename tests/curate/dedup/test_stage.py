@@ -6,14 +6,13 @@ import sys
 
 import numpy as np
 import orjson
-import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from curate.dedup.stage import DedupOptions, run_dedup
 from curate.errors import StageConflict
 from curate.store import SidecarWriter, Store
-from tests.conftest import parquet_digests
+from tests.conftest import parquet_digests, write_scores
 from tests.curate.dedup.conftest import build_store
 
 
@@ -83,22 +82,7 @@ def test_conversation_tree_branches_are_not_merged(mixed_store):
 
 
 def _write_fake_scores(store, scores, overwrite=False):
-    writer = SidecarWriter(store, "score.fake", params={"v": 1}, overwrite=overwrite)
-    offset = 0
-    for index in writer.pending():
-        shard = store.read_shard(index, columns=["id"])
-        writer.write(
-            index,
-            pa.table(
-                {
-                    "id": shard.column("id"),
-                    "fake_score": scores[offset : offset + shard.num_rows],
-                    "fake_status": pa.array(["ok"] * shard.num_rows),
-                }
-            ),
-        )
-        offset += shard.num_rows
-    writer.finish()
+    write_scores(store, "fake", scores, overwrite=overwrite)
 
 
 def test_keep_by_uses_the_score_stage(mixed_store):
@@ -155,6 +139,22 @@ def test_cli_summary_and_show(mixed_store):
     )
     out = " ".join(proc.stdout.split())  # independent of where a terminal would wrap
     assert "group 1:" in out and "group 2:" in out and "near-duplicate" in out
+    summary = subprocess.run(
+        [sys.executable, "-X", "utf8", "-m", "curate", "dedup", str(mixed_store.root)],
+        capture_output=True,
+        encoding="utf-8",
+        errors="replace",
+        check=True,
+    ).stdout
+    assert "prompt groups" in summary and "groups across prompts" in summary
+    prompts = run_dedup(mixed_store, DedupOptions()).prompts
+    rows = mixed_store.num_rows()
+    # oasst_zh holds several answers to one prompt; the zh-Hans/zh-Hant pairs are two
+    # prompts each, which dedup joins
+    assert prompts["pool"]["answers"] == rows and prompts["pool"]["prompts"] < rows
+    assert prompts["pool"]["prompts_with_several"] > 100
+    assert prompts["kept"]["answers"] < rows
+    assert prompts["groups_across_prompts"] >= 100
     proc = subprocess.run(
         [sys.executable, "-X", "utf8", "-m", "curate", "dedup", str(mixed_store.root)]
         + ["--threshold", "0.95"],

@@ -496,3 +496,37 @@ def test_bound_on_real_dimensions_matches_reference():
         assert_same(fast, ref)
         bounded += fast.filter_stats["bounded"]
     assert bounded > 0
+
+
+def test_best_per_group_matches_brute_force():
+    from curate.select.algorithms import best_per_group
+
+    rng = np.random.default_rng(7)
+    for trial in range(50):
+        n = int(rng.integers(1, 60))
+        group = rng.integers(0, max(1, n // 3), n)
+        score = rng.integers(0, 4, n).astype(float)  # many ties
+        score[rng.random(n) < 0.2] = np.nan
+        tie = rng.permutation(n)
+        eligible = rng.random(n) < 0.8
+        limit = int(rng.integers(0, 4))
+        got = best_per_group(group, score, tie, eligible, limit)
+        want = np.zeros(n, dtype=bool)
+        for g in np.unique(group):
+            rows = [r for r in range(n) if group[r] == g and eligible[r]]
+            rows.sort(key=lambda r: (np.isnan(score[r]), -np.nan_to_num(score[r]), tie[r]))
+            want[rows[:limit]] = True
+        assert (got == want).all(), trial
+
+
+def test_tie_order_heaviest_score_first_then_keys():
+    from curate.select.algorithms import tie_order
+
+    quality = {"a": np.array([1.0, 1.0, 2.0, np.nan]), "b": np.array([5.0, 6.0, 0.0, 9.0])}
+    keys = np.array(["d", "c", "b", "a"])
+    # b heavier: by b descending
+    assert tie_order(quality, {"a": 1.0, "b": 2.0}, keys).tolist() == [2, 1, 3, 0]
+    # a heavier: by a descending (missing last), equal a broken by b
+    assert tie_order(quality, {"a": 2.0, "b": 1.0}, keys).tolist() == [2, 1, 0, 3]
+    # weight 0 scores do not count: keys alone
+    assert tie_order(quality, {"a": 0.0, "b": 0.0}, keys).tolist() == [3, 2, 1, 0]

@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
@@ -13,10 +12,10 @@ from curate.dedup.stage import DedupOptions, run_dedup
 from curate.errors import CurateError
 from curate.ingest.pipeline import IngestOptions, Ingestor
 from curate.select.stage import SelectOptions, run_select
-from curate.store import SidecarWriter, Store
+from curate.store import Store
 from curate.tag.stage import run_cluster_tag
 from taggers.cluster import ClusterParams
-from tests.conftest import write_jsonl
+from tests.conftest import write_jsonl, write_scores
 
 TOPICS = {
     "bread": ["How do I bake sourdough bread", "Как испечь хлеб на закваске", "如何在家烤面包"],
@@ -60,24 +59,8 @@ def store(tmp_path_factory):
     st = Store.open(root / "store")
     run_cluster_tag(st, ClusterParams(clusters=2))
     # a score: longer answers better, one failed score (null)
-    writer = SidecarWriter(st, "score.fake", params={"v": 1})
-    for index in writer.pending():
-        shard = st.read_shard(index, columns=["id", "n_chars"])
-        values = shard.column("n_chars").to_numpy().astype(np.float64)
-        mask = np.zeros(len(values), bool)
-        if index == 0:
-            mask[0] = True
-        writer.write(
-            index,
-            pa.table(
-                {
-                    "id": shard.column("id"),
-                    "fake_score": pa.array(values, mask=mask),
-                    "fake_status": pa.array(["ok"] * len(values)),
-                }
-            ),
-        )
-    writer.finish()
+    lengths = st.read(columns=["n_chars"]).column("n_chars").to_pylist()
+    write_scores(st, "fake", [None, *lengths[1:]])
     run_dedup(st, DedupOptions(threshold=0.98, cross_lingual_threshold=0.98))
     return st
 
@@ -118,9 +101,10 @@ def test_selects_per_tag_with_reasons_and_a_report(store, tmp_path):
 
 
 def test_failed_scores_others_or_exclude(store, tmp_path):
-    others = run_select(store, SelectOptions(per_tag=None), tmp_path / "a").report
+    # per_prompt=None: by default the failed row would lose to the other answer of its prompt
+    others = run_select(store, SelectOptions(per_tag=None, per_prompt=None), tmp_path / "a").report
     exclude = run_select(
-        store, SelectOptions(per_tag=None, missing="exclude"), tmp_path / "b"
+        store, SelectOptions(per_tag=None, per_prompt=None, missing="exclude"), tmp_path / "b"
     ).report
     assert others["excluded"]["no_score"] == 1 and others["selected"] == exclude["selected"]
     # with a single score, a row whose score failed has nothing to be ranked by either way

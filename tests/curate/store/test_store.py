@@ -104,3 +104,17 @@ def test_chunk_checkpoints_resume_with_a_different_chunk_size(store):
     writer.write_from_parts(0, full.schema)
     written = pq.read_table(store.sidecar_dir("test.lengths") / "part-00000.parquet")
     assert written.equals(full)
+
+
+def test_a_store_ingested_before_prompt_id_gets_it_on_read(store):
+    written = store.read(columns=["id", "prompt_id"])
+    assert written.column("prompt_id").null_count == 0
+    # an old store: the same shards without the column
+    for path in store.base_shards():
+        table = pq.read_table(path)
+        pq.write_table(table.drop_columns(["prompt_id"]), path)
+    assert "prompt_id" not in pq.ParquetFile(store.base_shards()[0]).schema_arrow.names
+    assert store.read(columns=["id", "prompt_id"]).equals(written)
+    assert store.read(columns=["prompt_id"]).column(0).equals(written.column("prompt_id"))
+    assert store.read().schema == BASE  # whole rows: the column in its place
+    assert store.read(columns=["n_chars"]).column_names == ["n_chars"]
