@@ -147,7 +147,9 @@ def main(argv: list[str] | None = None) -> None:
         if message is None:
             raise
         fail(message)
-    sys.exit(code or 0)
+    # a command may return a value for its Python callers (`curate run` its steps): only
+    # an int is an exit status
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _stdout_is_a_pipe() -> bool:

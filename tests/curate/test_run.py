@@ -148,3 +148,18 @@ def test_example_configs_plan(tmp_path):
     from curate.embed.embedders import resolve
 
     assert f"embed.{resolve('intfloat/multilingual-e5-large').key}.conversation" in select
+
+
+def test_the_console_script_exits_0_after_a_run(tmp_path):
+    """`curate run` returns its steps to Python callers; the process still exits 0."""
+    import subprocess
+    import sys
+
+    (tmp_path / "run.yaml").write_text("store: s\ningest:\n  inputs: [in.jsonl]\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "curate", "run", "--dry-run", str(tmp_path / "run.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Step(" not in proc.stderr
