@@ -6,6 +6,8 @@ Imports nothing heavy: the scorer's module is imported when it is resolved.
 * ``skywork-reward``: Skywork/Skywork-Reward-Llama-3.1-8B-v0.2 (``score.skywork-reward``)
 * ``skywork-reward-v2``: Skywork/Skywork-Reward-V2-Llama-3.1-8B (``score.skywork-reward-v2``)
 * ``heuristics``: cheap weak signals, no model (:mod:`scorers.heuristics`, ``score.heuristics``);
+  ``heuristics-learned``: the same signals weighted by the learned model
+  (``score.heuristics-learned``);
   the reward-model options (device, dtype, max_length ...) do not apply and are ignored
 
 A path or hub id is scored natively as ArmoRM when its ``config.json`` names
@@ -35,7 +37,9 @@ PRESETS: dict[str, tuple[str, str]] = {
 }
 
 
-BUILTIN = ("heuristics",)  # scorers without a model
+# scorers without a model: the hand-weighted heuristics, and the same signals weighted by
+# the small learned model (scorers/quality_model.json)
+BUILTIN = {"heuristics": "hand", "heuristics-learned": "learned"}
 # reward-model options that a scorer without a model accepts and ignores
 MODEL_OPTIONS = ("device", "dtype", "max_length", "token_budget", "max_batch_size", "revision")
 
@@ -66,7 +70,7 @@ def resolve(name: str, key: str | None = None, **options: Any):
         unknown = sorted(set(options) - set(MODEL_OPTIONS))
         if unknown:
             raise TypeError(f"heuristics scorer: unexpected options {', '.join(unknown)}")
-        return HeuristicScorer(key=key or "heuristics")
+        return HeuristicScorer(key=key or name.lower(), weights=BUILTIN[name.lower()])
     plugin = _registered_elsewhere(name)
     if plugin is not None:
         scorer = plugin(**_accepted(plugin, {"key": key or name, **options}))

@@ -270,7 +270,7 @@ def default_weights(keys: list[str], given: dict[str, float]) -> dict[str, float
     for name in keys:
         if name in given:
             weights[name] = float(given[name])
-        elif name == "heuristics" and len(keys) > 1:
+        elif name.startswith("heuristics") and len(keys) > 1:
             weights[name] = HEURISTICS_WEIGHT
         else:
             weights[name] = 1.0
