@@ -4,12 +4,22 @@ For a machine without an LLM (a fresh CPU machine, no download): conversations
 are grouped by their cached embeddings (``curate embed``; multilingual, with
 Traditional Chinese folded to Simplified, so one cluster spans en, ru, zh-Hans
 and zh-Hant), and each cluster is named by its most distinctive terms, class-based
-TF-IDF as in BERTopic: a term's share of the cluster's words, times
-``log(1 + A / f)`` with ``A`` the mean number of words per cluster and ``f`` the
-term's count over all clusters. Terms: words of two or more letters for
-alphabetic scripts (English and Russian stop words removed), character bigrams
-for Chinese (no segmenter needed; Traditional folded to Simplified first). The
-naming text is the user turns: the intent lives in what was asked.
+TF-IDF as in BERTopic: a term's share of the cluster's terms, times
+``log(1 + A / f)`` with ``A`` the mean number of terms per cluster and ``f`` the
+term's count over all clusters. A term counts once per distinct text of a cluster (one
+long chat repeating a word, or one prompt answered by ten models, does not name its
+cluster), and a name's terms are in at least two of the cluster's distinct texts where it
+has five or more.
+
+Terms (:func:`terms`): words of two or more letters for alphabetic scripts, whole
+words for Chinese, cut by jieba's dictionary (``rjieba``, imported only when a text
+holds Chinese; Traditional folded to Simplified first) and kept when jieba tags them
+as content words. Stop words, markup, chat-template tokens and the words of prompt
+templates never count (:mod:`taggers.stopwords`). English and Russian words count by
+their Snowball stem (model, models; фильм, фильма) and are shown in their most
+frequent form in the cluster; a Chinese word inside another one already in the name
+(智能 after 人工智能) is skipped. The naming text is the user turns: the intent lives
+in what was asked.
 
 Every conversation gets exactly one tag, its cluster's name (unique: a repeated
 name gets ``#<cluster>``), so it counts toward exactly one bucket.
@@ -26,293 +36,37 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from curate.plugins import Plugin, Requirement
+from taggers.stopwords import STOP_WORDS
 
-WORD = re.compile(r"[^\W\d_]{2,}")
+WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")  # letters, with inner apostrophes (don't)
 HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "could",
-        "do",
-        "does",
-        "did",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "our",
-        "please",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "us",
-        "was",
-        "we",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "write",
-        "give",
-        "make",
-        "tell",
-        "explain",
-        "describe",
-        "also",
-        "about",
-        "any",
-        "all",
-        "more",
-        "most",
-        "other",
-        "use",
-        "using",
-        "one",
-        "two",
-        "like",
-        "just",
-        "get",
-        "each",
-        "should",
-        "may",
-        "might",
-        "must",
-        "shall",
-        "very",
-        "here",
-        "been",
-        "being",
-        "over",
-        "under",
-        "between",
-        "after",
-        "before",
-        "want",
-        "think",
-        "know",
-        "need",
-        "way",
-        "someone",
-        "something",
-        "thing",
-        "things",
-        "good",
-        "best",
-        "help",
-        "say",
-        "said",
-        "going",
-        "got",
-        "и",
-        "в",
-        "во",
-        "не",
-        "что",
-        "он",
-        "на",
-        "я",
-        "с",
-        "со",
-        "как",
-        "а",
-        "то",
-        "все",
-        "она",
-        "так",
-        "его",
-        "но",
-        "да",
-        "ты",
-        "к",
-        "у",
-        "же",
-        "вы",
-        "за",
-        "бы",
-        "по",
-        "только",
-        "ее",
-        "мне",
-        "было",
-        "вот",
-        "от",
-        "меня",
-        "еще",
-        "нет",
-        "о",
-        "из",
-        "ему",
-        "теперь",
-        "когда",
-        "даже",
-        "ну",
-        "вдруг",
-        "ли",
-        "если",
-        "уже",
-        "или",
-        "ни",
-        "быть",
-        "был",
-        "него",
-        "до",
-        "вас",
-        "нибудь",
-        "опять",
-        "уж",
-        "вам",
-        "ведь",
-        "там",
-        "потом",
-        "себя",
-        "ничего",
-        "ей",
-        "может",
-        "они",
-        "тут",
-        "где",
-        "есть",
-        "надо",
-        "ней",
-        "для",
-        "мы",
-        "тебя",
-        "их",
-        "чем",
-        "была",
-        "сам",
-        "чтоб",
-        "без",
-        "будто",
-        "чего",
-        "раз",
-        "тоже",
-        "себе",
-        "под",
-        "будет",
-        "ж",
-        "тогда",
-        "кто",
-        "этот",
-        "того",
-        "потому",
-        "этого",
-        "какой",
-        "совсем",
-        "ним",
-        "здесь",
-        "этом",
-        "один",
-        "почти",
-        "мой",
-        "тем",
-        "чтобы",
-        "нее",
-        "сейчас",
-        "были",
-        "куда",
-        "зачем",
-        "всех",
-        "никогда",
-        "можно",
-        "при",
-        "наконец",
-        "два",
-        "об",
-        "другой",
-        "хоть",
-        "после",
-        "над",
-        "больше",
-        "тот",
-        "через",
-        "эти",
-        "нас",
-        "про",
-        "всего",
-        "них",
-        "какая",
-        "много",
-        "разве",
-        "три",
-        "эту",
-        "моя",
-        "впрочем",
-        "хорошо",
-        "свою",
-        "этой",
-        "перед",
-        "иногда",
-        "лучше",
-        "чуть",
-        "том",
-        "нельзя",
-        "такой",
-        "им",
-        "более",
-        "всегда",
-        "конечно",
-        "всю",
-        "между",
-        "это",
-        "как",
-        "какие",
-        "напишите",
-        "напиши",
-        "расскажите",
-        "объясните",
-    ]
+CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+LATIN = re.compile(r"[a-z]")
+#: markup and chat-template tokens, cut out before words are read
+MARKUP = re.compile(
+    r"(?:https?://|www\.)\S+"  # URLs
+    r"|<\|[^|<>\n]{0,40}\|>"  # <|im_start|>, <|endoftext|>, <|Human|>
+    r"|\[/?inst\]|<</?sys>>"  # Llama 2
+    r"|</?[a-z][\w:-]*(?:\s[^<>\n]{0,200})?/?>"  # HTML tags, <eoh>, </s>
+    r"|&#?\w{1,10};"  # character entities
 )
+MAX_WORD = 24  # longer runs of letters are identifiers, hashes or base64, not names
+#: jieba part-of-speech tags whose words may name a cluster (by first letter): nouns (n, nr,
+#: ns, nz ...), verbs (v, vn), adjectives (a, an), distinguishing words (b), idioms (i),
+#: abbreviations (j), set phrases (l), places (s), descriptives (z). Numerals and measure
+#: words (一些, 一首), pronouns, prepositions, conjunctions, particles, adverbs, locatives
+#: (以下) and time words never do.
+HAN_CONTENT = frozenset("nvabijlsz")
+NAMING_VERSION = 2  # how clusters are named; part of the tag sidecar's parameters
+MIN_SUPPORT = 2  # a name's term is in at least this many of the cluster's conversations ...
+SUPPORTED_FROM = 5  # ... in clusters of at least this many
 
 
 @dataclass(frozen=True)
@@ -326,7 +80,9 @@ class ClusterParams:
     name_terms: int = 3
 
     def params(self) -> dict[str, Any]:
-        return asdict(self)
+        # naming 2: words (rjieba for Chinese), stop words and markup left out; a store
+        # named by version 1 is rebuilt with --overwrite, never mixed silently
+        return {**asdict(self), "naming": NAMING_VERSION}
 
 
 def auto_clusters(n: int) -> int:
@@ -362,53 +118,138 @@ def kmeans(
     return labels[:, 0].astype(np.int32), similarity[:, 0].astype(np.float32), model.centroids
 
 
-# function characters: a bigram holding one is rarely a content word (的过, 你的, 如果 ...)
-HAN_FUNCTION = frozenset(
-    "的了是在和与也就都而及或个这那你我他她它吗呢吧请么什如果怎样会把被为以之其所可能要有让将从对"
-)
+@lru_cache(maxsize=1)
+def _segmenter() -> Any:
+    """rjieba (jieba's dictionary and HMM, in Rust), imported at the first Chinese text only."""
+    import rjieba
+
+    return rjieba
+
+
+@lru_cache(maxsize=2)
+def _stemmer(language: str) -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer(language)
+
+
+def chinese_words(text: str) -> list[str]:
+    """The content words of the Chinese in ``text``, cut by jieba: whole words, never fragments.
+
+    Kept: words of jieba's dictionary with two or more characters tagged as content
+    (:data:`HAN_CONTENT`), and one-character nouns (书, 猫, 诗). Dropped: stop words,
+    prompt-template words, and what jieba's HMM joins from characters its dictionary
+    does not know (后化雪时, 那契 from 斐波那契): mostly fragments, sometimes a new word
+    (推文) that the name then goes without.
+    """
+    runs = HAN_RUN.findall(text)
+    if not runs:
+        return []
+    out = []
+    for word, flag in _segmenter().tag(" ".join(runs)):
+        if word in STOP_WORDS or not HAN_RUN.fullmatch(word):
+            continue
+        if len(word) == 1:
+            keep = flag == "n"
+        else:  # zg: a bound morpheme; words jieba's HMM made up (时冷, 那契) are no names
+            keep = flag[:1] in HAN_CONTENT and flag != "zg" and in_dictionary(word)
+        if keep:
+            out.append(word)
+    return out
+
+
+@lru_cache(maxsize=1 << 16)
+def in_dictionary(word: str) -> bool:
+    return bool(_segmenter().has_word(word))
 
 
 def terms(text: str) -> list[str]:
-    """Words (alphabetic scripts, stop words removed) and Chinese content bigrams."""
-    text = text.lower()
-    out = [w for w in WORD.findall(HAN_RUN.sub(" ", text)) if w not in STOP_WORDS]
-    for run in HAN_RUN.findall(text):
-        out.extend(
-            run[i : i + 2]
-            for i in range(len(run) - 1)
-            if run[i] not in HAN_FUNCTION and run[i + 1] not in HAN_FUNCTION
-        )
+    """Words that may name a cluster, in order: no stop words, no markup, Chinese segmented.
+
+    Alphabetic scripts: runs of two or more letters (possessive 's dropped); Chinese:
+    :func:`chinese_words` (the segmenter is only imported for a text with Chinese in it).
+    """
+    text = MARKUP.sub(" ", text.lower())
+    out = []
+    for word in WORD.findall(HAN_RUN.sub(" ", text)):
+        word = word.replace("’", "'")
+        if word.endswith("'s"):
+            word = word[:-2]
+        if 2 <= len(word) <= MAX_WORD and word not in STOP_WORDS:
+            out.append(word)
+    if HAN_RUN.search(text):
+        out.extend(chinese_words(text))
     return out
+
+
+def term_key(word: str) -> str:
+    """What counts as the same term: the Snowball stem of an English or Russian word (model,
+    models -> model; фильм, фильма -> фильм), any other word as it is."""
+    if CYRILLIC.search(word):
+        return _stemmer("russian").stemWord(word)
+    if LATIN.match(word):
+        return _stemmer("english").stemWord(word)
+    return word
 
 
 def name_clusters(
     texts: Sequence[str], labels: np.ndarray, k: int, top: int = 3
 ) -> tuple[list[str], list[list[str]]]:
-    """Cluster names from c-TF-IDF top terms (unique), and the top terms themselves."""
+    """Cluster names from c-TF-IDF top terms (unique), and the top terms themselves.
+
+    A term is a stem (:func:`term_key`) counted once per distinct text of a cluster; it is
+    shown as its most frequent form in the cluster. Terms found in fewer than
+    :data:`MIN_SUPPORT` of a cluster's distinct texts only name it when nothing else does.
+    """
     from scipy import sparse
     from sklearn.feature_extraction.text import CountVectorizer
 
     from curate.embed.text import fold_scripts_batch
 
-    vectorizer = CountVectorizer(analyzer=terms, min_df=1)
-    counts = vectorizer.fit_transform(fold_scripts_batch(list(texts)))
-    vocabulary = vectorizer.get_feature_names_out()
-    onehot = sparse.csr_matrix(
-        (np.ones(len(labels), dtype=np.float64), (labels, np.arange(len(labels)))),
-        shape=(k, len(labels)),
-    )
-    per_cluster = (onehot @ counts).tocsr()
-    words = np.asarray(per_cluster.sum(axis=1)).ravel()
-    total = np.asarray(per_cluster.sum(axis=0)).ravel()
-    average = words.sum() / max(k, 1)
-    idf = np.log1p(average / np.maximum(total, 1))
     names, tops = [], []
+    # each distinct text once per cluster: a prompt asked again (other answers, other
+    # models) is one more conversation, not one more piece of evidence
+    rows: dict[tuple[int, str], int] = {}
+    for label, text in zip(np.asarray(labels).tolist(), fold_scripts_batch(list(texts))):
+        rows.setdefault((label, text), len(rows))
+    distinct = [text for _, text in rows]
+    labels = np.fromiter((label for label, _ in rows), dtype=np.int64, count=len(rows))
+    vectorizer = CountVectorizer(analyzer=terms, binary=True)
+    try:
+        docs = vectorizer.fit_transform(distinct).tocsr()
+    except ValueError:  # not one term in any text
+        docs = None
+    if docs is not None:
+        surfaces = vectorizer.get_feature_names_out()
+        keys, key_of = np.unique([term_key(str(s)) for s in surfaces], return_inverse=True)
+        merge = sparse.csr_matrix(
+            (np.ones(len(surfaces)), (np.arange(len(surfaces)), key_of)),
+            shape=(len(surfaces), len(keys)),
+        )
+        per_doc = (docs @ merge).tocsr()
+        per_doc.data = np.minimum(per_doc.data, 1)  # a stem once per text
+        onehot = sparse.csr_matrix(
+            (np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels))
+        )
+        per_cluster = (onehot @ per_doc).tocsr()
+        forms = (onehot @ docs).tocsr()  # cluster x surface form, for what a stem is shown as
+        sizes = np.bincount(labels, minlength=k)
+        words = np.asarray(per_cluster.sum(axis=1)).ravel()
+        total = np.asarray(per_cluster.sum(axis=0)).ravel()
+        average = words.sum() / max(k, 1)
+        idf = np.log1p(average / np.maximum(total, 1))
     for c in range(k):
-        start, end = per_cluster.indptr[c], per_cluster.indptr[c + 1]
-        idx, tf = per_cluster.indices[start:end], per_cluster.data[start:end]
-        score = tf / max(words[c], 1) * idf[idx]
-        order = np.lexsort((vocabulary[idx], -score))[: top * 4]  # best first, ties by term
-        best = pick_terms([str(vocabulary[idx[i]]) for i in order], top)
+        best: list[str] = []
+        if docs is not None:
+            start, end = per_cluster.indptr[c], per_cluster.indptr[c + 1]
+            idx, tf = per_cluster.indices[start:end], per_cluster.data[start:end]
+            score = tf / max(words[c], 1) * idf[idx]
+            supported = (tf >= MIN_SUPPORT) | (sizes[c] < SUPPORTED_FROM)
+            if supported.any():  # else the cluster's conversations share no term at all
+                idx, score = idx[supported], score[supported]
+            order = np.lexsort((keys[idx], -score))  # best first, ties by stem
+            shown = shown_forms(forms, c, key_of, surfaces)
+            best = pick_terms([shown[int(idx[i])] for i in order[: top * 8]], top)
         tops.append(best)
         names.append(" / ".join(best) if best else f"cluster {c}")
     seen: dict[str, int] = {}
@@ -420,24 +261,52 @@ def name_clusters(
     return names, tops
 
 
-def pick_terms(candidates: Sequence[str], top: int) -> list[str]:
-    """The first ``top`` terms, skipping Chinese bigrams that overlap one already taken.
+def shown_forms(forms: Any, c: int, key_of: np.ndarray, surfaces: np.ndarray) -> dict[int, str]:
+    """For each stem in cluster ``c``: its form in most of the cluster's conversations (ties:
+    the shorter, then the first in order)."""
+    start, end = forms.indptr[c], forms.indptr[c + 1]
+    best: dict[int, tuple[float, int, str]] = {}
+    for j, count in zip(forms.indices[start:end], forms.data[start:end]):
+        form = str(surfaces[j])
+        rank = (-float(count), len(form), form)
+        key = int(key_of[j])
+        if key not in best or rank < best[key]:
+            best[key] = rank
+    return {key: rank[2] for key, rank in best.items()}
 
-    Bigrams slide over words: 气候变化 gives 气候, 候变, 变化; once 气候 is in a
-    name, 候变 adds nothing but noise.
+
+def pick_terms(candidates: Sequence[str], top: int) -> list[str]:
+    """The first ``top`` terms, skipping one that repeats a term already taken.
+
+    Repeats: a Chinese word inside one already taken or holding one (人工智能 and
+    智能 are one topic said twice; 学生 and 学习 share a character but are two words,
+    and both stay), and a word whose stem starts with the stem of one already taken or
+    is its start, for stems of five or more letters (history, historical; музыки,
+    музыкальной; model and models share their stem already).
     """
     taken: list[str] = []
-    chars: set[str] = set()
+    stems: list[str] = []
     for term in candidates:
-        han = HAN_RUN.fullmatch(term) is not None
-        if han and chars & set(term):
+        if term in taken:
             continue
+        if HAN_RUN.fullmatch(term):
+            if any(term in t or t in term for t in taken):
+                continue
+            stem = ""
+        else:
+            stem = term_key(term)
+            if any(same_stem(stem, s) for s in stems):
+                continue
         taken.append(term)
-        if han:
-            chars |= set(term)
+        stems.append(stem)
         if len(taken) == top:
             break
     return taken
+
+
+def same_stem(a: str, b: str) -> bool:
+    """Whether stems ``a`` and ``b`` name one thing: equal, or one starts the other (5+ letters)."""
+    return a == b or (min(len(a), len(b)) >= 5 and (a.startswith(b) or b.startswith(a)))
 
 
 def user_text(messages: Sequence[dict[str, Any]], limit: int = 1000) -> str:
@@ -470,13 +339,19 @@ class ClusterTagger(Plugin):
     kind = "taggers"
     name = "cluster"
     reads = ("messages",)
-    #: also reads the vectors of this embedding mode (a sidecar ``embed.<embedder>.conversation``)
+    #: also reads the vectors of this embedding mode (a sidecar ``embed.<embedder>.conversation``).
+    #: ``user`` vectors follow labelled categories better (NMI +0.06-0.08, BENCHMARKS.md, "cluster
+    #: names") but cost a second embed pass beside the ``conversation`` one dedup reads: opt in
+    #: with ``curate embed STORE --text user`` and ``curate tag STORE --embeddings
+    #: embed.use-multilingual.user``.
     embeddings = "conversation"
     Params = ClusterParams
     requires = (
         Requirement("faiss", "pip install 'curate[cpu]' (FAISS; 'curate[gpu]' on CUDA machines)"),
         Requirement("sklearn", "pip install scikit-learn"),
         Requirement("scipy", "pip install scipy"),
+        Requirement("rjieba", "pip install rjieba"),
+        Requirement("snowballstemmer", "pip install snowballstemmer"),
     )
 
     def __init__(self, params: ClusterParams | None = None):

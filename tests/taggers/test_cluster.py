@@ -13,14 +13,17 @@ from taggers.cluster import ClusterParams, kmeans, name_clusters, purity, terms
 from tests.conftest import parquet_digests, write_jsonl
 
 
-def test_terms_drop_stop_words_and_split_chinese_into_content_bigrams():
+def test_terms_drop_stop_words_and_markup_and_cut_chinese_into_words():
     assert terms("How do I bake the bread?") == ["bake", "bread"]
     assert terms("Как испечь хлеб дома?") == ["испечь", "хлеб", "дома"]
-    assert terms("烤面包的方法") == [
-        "烤面",
-        "面包",
-        "方法",
-    ]  # 包的 / 的方 hold a function character
+    assert terms("请推荐一些关于历史的书籍") == ["推荐", "历史", "书籍"]  # 请/一些/关于/的 dropped
+    assert terms("烤面包的方法") == ["烤面包"]  # one word, not 烤面 + 面包
+    assert terms("推荐一些书") == ["推荐", "书"]  # a one-character noun stays; never 荐一 or 些书
+    marked = (
+        "<|im_start|>user\n[INST] <<SYS>> Write the following &quot;bread&quot;<br>recipe "
+        "&nbsp;<eoh> see https://example.com/bread.html it's children's [/INST]"
+    )
+    assert terms(marked) == ["bread", "recipe", "children"]
 
 
 def test_kmeans_finds_planted_clusters():
@@ -147,7 +150,130 @@ def test_mixed_language_questions_cluster_by_intent(shared_data):
     assert together > 0.8  # the English and Russian versions of a question share a cluster
 
 
-def test_overlapping_chinese_bigrams_are_not_repeated_in_a_name():
+def test_a_name_never_says_a_term_twice():
     from taggers.cluster import pick_terms
 
-    assert pick_terms(["气候", "候变", "变化", "climate", "全球"], 3) == ["气候", "变化", "climate"]
+    assert pick_terms(["人工智能", "智能", "学生", "学习"], 3) == ["人工智能", "学生", "学习"]
+    assert pick_terms(["history", "historical", "war", "wars"], 3) == ["history", "war"]
+    assert pick_terms(["музыки", "музыкальной", "концерт"], 2) == ["музыки", "концерт"]
+    other = ["ocean", "river", "lake", "pond", "sea", "bay", "delta", "creek", "stream", "brook"]
+    other += ["lagoon", "fjord"]
+    texts = [f"{'models' if i < 7 else 'model'} {w}" for i, w in enumerate(other)]
+    texts += [f"bake bread {w}" for w in other]
+    names, tops = name_clusters(texts, np.array([0] * 12 + [1] * 12), 2, top=3)
+    assert tops[0] == ["models"]  # one term, in its most frequent form; the others are in 1 of 12
+    assert names[1] == "bake / bread"
+
+
+BOOKS = [
+    "推荐一些书",
+    "请推荐一些好看的书",
+    "推荐一些关于历史的书籍",
+    "你能推荐几本科幻小说吗",
+    "推荐一些适合孩子读的书籍",
+    "请给我推荐一些经典的书",
+]
+WEATHER = [
+    "明天北京的天气怎么样",
+    "上海今天会下雨吗",
+    "这周末的天气预报",
+    "广州的天气热不热",
+    "下雨天出门要带伞吗",
+    "北京冬天的天气冷吗",
+]
+
+
+def test_chinese_names_are_whole_words():
+    from taggers.cluster import HAN_RUN
+
+    names, tops = name_clusters(BOOKS + WEATHER, np.array([0] * 6 + [1] * 6), 2, top=3)
+    assert tops[0][:2] == ["推荐", "书"] and "天气" in tops[1]
+    words = {"推荐", "书", "书籍", "历史", "科幻小说", "孩子", "经典", "好看", "适合"}
+    words |= {"天气", "北京", "上海", "广州", "下雨", "天气预报", "周末", "出门", "冬天", "伞"}
+    assert all(t in words for top in tops for t in top), tops
+    # character bigrams across word boundaries, what the old naming was made of (本科 is a
+    # word, but not in 几本科幻小说), and the measure word 一些
+    fragments = {"荐一", "些书", "荐几", "几本", "本科", "气怎", "京的", "天的", "一些"}
+    assert not any(f in name for f in fragments for name in names), names
+    assert all(HAN_RUN.fullmatch(t) for t in tops[0])
+
+
+TEMPLATED = {
+    "bread": [
+        "Write a recipe for the following bread.<br>&nbsp;Input: &quot;sourdough bread&quot;",
+        "<|im_start|>user\nGiven the following, write how to bake bread at home<|im_end|>",
+        "[INST] <<SYS>> You are helpful <</SYS>> Please write a bread recipe [/INST]",
+        "<eoh> Write the following: bake bread with flour. See http://bread.example.com/x.html",
+        "Напишите следующий рецепт: хлеб на закваске, хлеб домашний <br>",
+        "请以下写一个面包的做法，面包要松软&nbsp;",
+    ],
+    "python": [
+        "Write the following Python function <br> to sort a list &quot;fast&quot;",
+        "<|im_start|>user\nGiven a python list, write code to sort it<|im_end|>",
+        "[INST] <<SYS>> sys <</SYS>> Write python code that sorts numbers [/INST]",
+        "<eoh> Write the following python sort, see https://docs.python.org/sort.html",
+        "Напишите следующий код на Python: сортировка списка <br>",
+        "请以下写一个 python 排序程序&nbsp;",
+    ],
+}
+MARKUP_AND_TEMPLATE = {
+    "br", "nbsp", "quot", "http", "https", "html", "com", "www", "im_start", "im_end", "im",
+    "inst", "sys", "eoh", "following", "given", "write", "input", "please", "напишите",
+    "следующий", "请", "以下", "一个", "写", "user", "helpful",
+}  # fmt: skip
+
+
+def test_stop_words_markup_and_templates_never_name_a_cluster():
+    from taggers.stopwords import STOP_WORDS
+
+    texts = [t for topic in TEMPLATED.values() for t in topic]
+    names, tops = name_clusters(texts, np.array([0] * 6 + [1] * 6), 2, top=4)
+    terms_used = {t for top in tops for t in top}
+    assert not terms_used & (MARKUP_AND_TEMPLATE | STOP_WORDS), tops
+    assert "bread" in tops[0] and "python" in tops[1]
+    assert "/" not in "".join(terms_used) and "<" not in "".join(terms_used)
+
+
+NAMING = """
+import json, sys
+import numpy as np
+from taggers.cluster import name_clusters
+texts = json.loads(sys.stdin.read())
+names, _ = name_clusters(texts, np.arange(len(texts)) % 3, 3)
+print(json.dumps({"names": names, "segmenter": "rjieba" in sys.modules}))
+"""
+
+
+def run_naming(texts: list[str], hash_seed: str = "0") -> dict:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(root)}
+    out = subprocess.run(
+        [sys.executable, "-c", NAMING], input=json.dumps(texts), capture_output=True, text=True,
+        env=env, cwd=root, check=True, timeout=120,
+    )  # fmt: skip
+    return json.loads(out.stdout)
+
+
+def test_names_are_deterministic():
+    texts = [t for topic in TEMPLATED.values() for t in topic] + BOOKS + WEATHER
+    labels = np.arange(len(texts)) % 3
+    first = name_clusters(texts, labels, 3)
+    assert name_clusters(list(texts), labels.copy(), 3) == first
+    # ties between equally scored terms are broken by the term, not by hash order
+    tied, _ = name_clusters(["zeta alpha", "alpha zeta"], np.array([0, 0]), 1, top=2)
+    assert tied == ["alpha / zeta"]
+    runs = [run_naming(texts, seed)["names"] for seed in ("1", "2")]
+    assert runs[0] == runs[1] == first[0]
+
+
+def test_naming_without_chinese_does_not_import_the_segmenter():
+    from taggers.cluster import HAN_RUN
+
+    latin = [t for topic in TEMPLATED.values() for t in topic if not HAN_RUN.search(t)]
+    assert run_naming(latin)["segmenter"] is False
+    assert run_naming(latin + BOOKS)["segmenter"] is True
