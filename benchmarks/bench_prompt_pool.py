@@ -68,7 +68,9 @@ store: {store}
 ingest:
   inputs: [{pool}]
 embed:
-  max-chars: 400
+  - max-chars: 400
+  - text: user
+    max-chars: 400
 tag:
   tagger: cluster
 score:

@@ -1,7 +1,8 @@
-"""The offline tagger: k-means clusters of conversation embeddings, named by c-TF-IDF.
+"""The offline tagger: k-means clusters of what users ask, named by c-TF-IDF.
 
 For a machine without an LLM (a fresh CPU machine, no download): conversations
-are grouped by their cached embeddings (``curate embed``; multilingual, with
+are grouped by the cached embeddings of their user turns (``curate embed --text
+user``, embedded when missing; multilingual, with
 Traditional Chinese folded to Simplified, so one cluster spans en, ru, zh-Hans
 and zh-Hant), and each cluster is named by its most distinctive terms, class-based
 TF-IDF as in BERTopic: a term's share of the cluster's terms, times
@@ -334,17 +335,19 @@ class ClusterTags:
 
 
 class ClusterTagger(Plugin):
-    """k-means on the conversation embeddings, clusters named by c-TF-IDF (the module docstring)."""
+    """k-means on the embeddings of what users ask, clusters named by c-TF-IDF (the module docstring)."""
 
     kind = "taggers"
     name = "cluster"
     reads = ("messages",)
-    #: also reads the vectors of this embedding mode (a sidecar ``embed.<embedder>.conversation``).
-    #: ``user`` vectors follow labelled categories better (NMI +0.06-0.08, BENCHMARKS.md, "cluster
-    #: names") but cost a second embed pass beside the ``conversation`` one dedup reads: opt in
-    #: with ``curate embed STORE --text user`` and ``curate tag STORE --embeddings
-    #: embed.use-multilingual.user``.
-    embeddings = "conversation"
+    #: also reads the vectors of this embedding mode (a sidecar ``embed.<embedder>.user``):
+    #: the user turns, i.e. what is asked. They follow labelled categories better than whole
+    #: conversations (NMI +0.06 on MT-Bench en/ru + zh_tw_bench, +0.075 on the Chinese
+    #: category files: BENCHMARKS.md, "Which embedded text clusters best"), and every answer
+    #: to one prompt lands in the same cluster, so the answers of a prompt group compete in
+    #: one tag. The cost is a second embed pass beside the ``conversation`` one dedup reads
+    #: (about half of it at the README's 400 characters).
+    embeddings = "user"
     Params = ClusterParams
     requires = (
         Requirement("faiss", "pip install 'curate[cpu]' (FAISS; 'curate[gpu]' on CUDA machines)"),

@@ -208,12 +208,12 @@ def select_cmd(
         f"tags: {report['tags']['with_selection']:,} of {report['tags']['total']:,} covered; "
         f"excluded: {excluded or 'none'}; languages: {langs}; weights: {report['weights']}; dedup {report['dedup']}"
     )
-    from curate.prompts import describe
-
-    prompts = report["prompts"]
+    pool, chosen = report["prompts"]["pool"], report["prompts"]["selected"]
     console.print(
-        f"prompts: {prompts['selected']['prompts']:,} covered of {prompts['pool']['prompts']:,} "
-        f"in the pool ({describe(prompts['pool'])}); selected: {describe(prompts['selected'])}"
+        f"prompts: {chosen['prompts']:,} covered of {pool['prompts']:,} (the pool has "
+        f"{pool['answers_per_prompt_mean']} answers per prompt, at most "
+        f"{pool['answers_per_prompt_max']:,}; selected: at most "
+        f"{chosen['answers_per_prompt_max']:,} per prompt)"
     )
     console.print(f"wrote {result.output}/subset.jsonl, subset.parquet, report.json")
 

@@ -26,7 +26,7 @@ from curate.cli.options import config_option, overwrite_option, quiet_option
 @click.option(
     "--embeddings",
     default=None,
-    help="cluster: embedding sidecar [default: embed.use-multilingual.conversation, "
+    help="cluster: embedding sidecar [default: embed.use-multilingual.user (the user turns), "
     "embedded now if missing].",
 )
 @click.option(

@@ -136,6 +136,7 @@ def test_example_configs_plan(tmp_path):
         assert [s.stage for s in steps] == [
             "ingest",
             "embed",
+            *(["embed"] if name == "shared-cpu.yaml" else []),  # user turns for the tagger
             "tag",
             "score",
             *(["score"] if name == "gpu.yaml" else []),

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from curate.cli import cli
 from curate.dedup.stage import DedupOptions, run_dedup
+from curate.embed.stage import EmbedOptions, run_embed
 from curate.errors import CurateError
 from curate.ingest.pipeline import IngestOptions, Ingestor
 from curate.select.stage import SelectOptions, run_select
@@ -61,6 +62,7 @@ def store(tmp_path_factory):
     # a score: longer answers better, one failed score (null)
     lengths = st.read(columns=["n_chars"]).column("n_chars").to_pylist()
     write_scores(st, "fake", [None, *lengths[1:]])
+    run_embed(st, EmbedOptions())  # dedup reads whole conversations (the tagger: user turns)
     run_dedup(st, DedupOptions(threshold=0.98, cross_lingual_threshold=0.98))
     return st
 
