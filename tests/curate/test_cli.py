@@ -96,9 +96,13 @@ def test_ingest_info_export_round_trip(tmp_path):
         and summary["rejects"] == {"invalid_json": 1}
     )
     assert summary["stages"]["ingest"]["status"] == "complete"
+    # three prompts, one answer each (an unanswered prompt is its own prompt group)
+    assert summary["prompt_groups"]["prompts"] == 3
+    assert summary["prompt_groups"]["prompts_with_several"] == 0
     assert summary["reject_examples"]["invalid_json"][0]["where"].endswith("chat.jsonl:3")
     human = " ".join(run("info", str(store)).stdout.split())
     assert "by lang" in human and "rejects by reason" in human
+    assert "prompt groups: 3 prompts, 3 answers" in human
     out = tmp_path / "out.jsonl"
     run(
         "export",
