@@ -49,8 +49,10 @@ what English says in three (the factor :mod:`curate.lang` uses too).
     under 20 weighted characters; replies detected as English that look like code
     (5% or more of them the characters ``{}[]()<>=;:_\\/|#$*"`` or a backtick); and a
     user side whose letters are 25% or more in the reply's script (a Chinese question
-    about an English term is detected as English). Known false alarm: "translate this
-    into English", "用英文介绍" answered in English.
+    about an English term is detected as English); and a user side that asks for a
+    translation or for another language (:data:`LANG_REQUEST_PATTERN`: "translate",
+    "in Japanese", "翻译", "用英文", "переведи", "на английском"), answered in another
+    language as asked.
 ``refusal`` (bool)
     The final reply opens (after blanks, quotes, markdown) with a refusal or an AI
     disclaimer (:data:`REFUSAL_PATTERN`, English, Chinese in both scripts, Russian): an
@@ -491,6 +493,21 @@ DIALOGUE_ASKED_PATTERN = (
 )
 # language-match excuses: code symbols; script groups as curate.lang compares them
 _CODE_CHARS = re.compile(r"[{}\[\]()<>=;:_\\/|#$*`\"]")
+_LANGUAGES_EN = (
+    r"english|chinese|mandarin|cantonese|russian|japanese|korean|french|german|spanish"
+    r"|italian|portuguese|arabic|hindi|vietnamese|thai|ukrainian|turkish|latin"
+)
+#: a question that asks for a translation or an answer in a language: a reply in another
+#: language is what was asked (English, Chinese in both scripts, Russian)
+LANG_REQUEST_PATTERN = (
+    rf"translat|\b(?:in|into|to)\s+(?:{_LANGUAGES_EN})\b"
+    r"|翻译|翻譯|译成|譯成|译为|譯為|翻成"
+    r"|(?:用|以|说|說|讲|講)(?:英文|英语|英語|中文|汉语|漢語|华语|華語|日文|日语|日語|俄文|俄语|俄語"
+    r"|法文|法语|法語|德文|德语|德語|韩文|韩语|韓語|西班牙语|西班牙語)"
+    r"|перев[оеё]д|переве|по-(?:английски|русски|китайски|японски|французски|немецки)"
+    r"|на\s+(?:английск|русск|китайск|японск|французск|немецк|испанск)\S*\s+(?:язык|яз\.)?"
+)
+_LANG_REQUEST = re.compile(LANG_REQUEST_PATTERN, re.IGNORECASE)
 _SCRIPT_CLASSES = {
     "Latn": [lang_classes.LATIN, lang_classes.LATIN_EXT],
     "Cyrl": [lang_classes.CYR, lang_classes.CYR_UK],
@@ -559,6 +576,7 @@ class HeuristicScorer(Scorer):
             "lang_min_chars": LANG_MIN_CHARS,
             "lang_code_share": LANG_CODE_SHARE,
             "lang_script_share": LANG_SCRIPT_SHARE,
+            "lang_request_pattern": LANG_REQUEST_PATTERN,
             "patterns": hashlib.sha256(
                 "\0".join(
                     [
@@ -1058,10 +1076,11 @@ def _lang_match(table: pa.Table, chars: np.ndarray) -> np.ndarray:
     """Whether each reply's language and script go with the user's (see the module docstring).
 
     The codes decide (:func:`languages_match`); a mismatch is then excused for a reply
-    under :data:`LANG_MIN_CHARS`, a Latin-script reply that looks like code, or a user
-    side of which the reply's script makes up :data:`LANG_SCRIPT_SHARE` (a Chinese
-    question around an English term is detected as English). Only the few mismatches
-    are looked at again.
+    under :data:`LANG_MIN_CHARS`, a Latin-script reply that looks like code, a user side
+    of which the reply's script makes up :data:`LANG_SCRIPT_SHARE` (a Chinese question
+    around an English term is detected as English), or a user side that asks for a
+    translation or another language (:data:`LANG_REQUEST_PATTERN`). Only the few
+    mismatches are looked at again.
     """
     user, reply = (
         pc.dictionary_encode(pc.fill_null(table.column(name), "und").combine_chunks())
@@ -1105,7 +1124,9 @@ def _lang_match(table: pa.Table, chars: np.ndarray) -> np.ndarray:
             for k, (u, a) in enumerate(zip(user_codes, reply_codes))
         ]
     )
-    match[suspects] = code | (in_script >= LANG_SCRIPT_SHARE * np.maximum(letters, 1e-9))
+    # "translate this into Japanese", "用英文介绍": another language is what was asked
+    asked = np.array([_LANG_REQUEST.search(t) is not None for t in user_texts], dtype=bool)
+    match[suspects] = code | asked | (in_script >= LANG_SCRIPT_SHARE * np.maximum(letters, 1e-9))
     return match
 
 

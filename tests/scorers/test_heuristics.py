@@ -854,3 +854,39 @@ def test_the_learned_weights_are_a_preset():
     assert (learned.key, learned.weights) == ("heuristics-learned", "learned")
     assert learned.term_weights() != hand.term_weights()
     assert learned.params() != hand.params()  # another manifest: never mixed with the hand one
+
+
+def test_a_reply_in_the_language_asked_for_is_not_a_mismatch():
+    from scorers.heuristics import HeuristicScorer
+
+    scorer = HeuristicScorer()
+    asked = [
+        (
+            'Translate the sentence "It\'s been a long day" into Japanese.',
+            "今日は長い一日だった。本当に疲れました。",
+        ),
+        (
+            "请用英文介绍一下你自己，包括你的爱好和工作。",
+            "Hello! I am a software engineer who loves hiking and reading.",
+        ),
+        (
+            "Переведи на английский: Я люблю читать книги по вечерам.",
+            "I love reading books in the evenings, it is my favourite.",
+        ),
+    ]
+    not_asked = [
+        (
+            "What is the capital of France and why is it famous?",
+            "法国的首都是巴黎，它以埃菲尔铁塔和卢浮宫闻名于世界。",
+        ),
+        (
+            "请介绍一下你自己，包括你的爱好和工作。",
+            "Hello! I am a software engineer who loves hiking and reading.",
+        ),
+    ]
+    conversations = [
+        [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+        for q, a in asked + not_asked
+    ]
+    columns = scorer.run(scorer.prepare(conversations))
+    assert columns["heuristics_lang_match"].to_pylist() == [True] * 3 + [False] * 2
