@@ -26,7 +26,7 @@ def dedup(store, show, overwrite, quiet, **kwargs):
     """
     from curate import names
     from curate.dedup.report import render_groups, render_summary
-    from curate.dedup.stage import run_dedup
+    from curate.dedup.stage import check_options, run_dedup
     from curate.progress import progress_bar, report_console
     from curate.runner import is_complete
     from curate.store import Store
@@ -42,6 +42,7 @@ def dedup(store, show, overwrite, quiet, **kwargs):
     console = report_console()
     if not (show and existing and not explicit and not overwrite):
         options = pick(DedupOptions, kwargs)
+        check_options(options)  # a bad threshold is one red line, before the progress bar
         with progress_bar("dedup", st.num_rows(), unit="queries", enabled=not quiet) as advance:
             result = run_dedup(st, options, overwrite=overwrite, progress=lambda n: advance(n, n))
         if not quiet:

@@ -230,16 +230,21 @@ def keep_sidecars(spec: str) -> list[str]:
     return [spec.lstrip("-").split(":", 1)[0]] if ":" in spec else []
 
 
+def check_options(options: DedupOptions) -> CrossLingual | None:
+    """Refuse bad thresholds with one red line (before any work); the parsed cross-lingual ones."""
+    if not 0.0 < options.threshold <= 1.0:
+        raise CurateError(f"--threshold {options.threshold} must be in (0, 1]")
+    cross = options.cross_lingual_threshold
+    return None if cross is None else CrossLingual.parse(cross)
+
+
 def run_dedup(
     store: Store,
     options: DedupOptions,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> DedupResult:
-    if not 0.0 < options.threshold <= 1.0:
-        raise CurateError(f"--threshold {options.threshold} must be in (0, 1]")
-    cross = options.cross_lingual_threshold
-    cross = None if cross is None else CrossLingual.parse(cross)  # one red line if bad
+    cross = check_options(options)
     store.require_base()
     name = find_embeddings(store, options.embeddings, options.embedder, options.text)
     spec = options.keep_by

@@ -199,3 +199,22 @@ def test_os_error_message_rules():
     assert os_error_message(ValueError("no"), named) is None
     read_only = OSError(errno.EROFS, "Read-only file system", "/anywhere")
     assert "read-only" in os_error_message(read_only, [])
+
+
+@pytest.mark.parametrize(
+    "flag, value, says",
+    [
+        ("--cross-lingual-threshold", "en/ru=0.8", "*=T"),
+        ("--cross-lingual-threshold", "ru/en=high,*=0.9", "a threshold is a number"),
+        ("--threshold", "1.5", "must be in (0, 1]"),
+    ],
+)
+def test_a_bad_dedup_threshold_is_one_line_before_any_work(
+    tmp_path, data, capsys, flag, value, says
+):
+    assert ingest(capsys, data, tmp_path / "store")[0] == 0
+    rc, err = run_main(capsys, "dedup", tmp_path / "store", flag, value, "-q")
+    assert says in one_red_line(rc, err)
+    assert not (tmp_path / "store" / "sidecars").exists() or not any(
+        p.name.startswith("embed") for p in (tmp_path / "store" / "sidecars").iterdir()
+    )  # refused before embedding anything
