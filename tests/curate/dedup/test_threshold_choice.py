@@ -112,3 +112,20 @@ def test_alignment_keeps_the_order_and_skips_on_both_sides():
     assert bench.align_monotone(sims).tolist() == expected
     # a chunk in order and complete aligns one to one
     assert bench.align_monotone(np.eye(5) * 0.9 + 0.05).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_the_check_compares_every_measured_pair_with_the_shipped_default():
+    bench = bench_module()
+    assert bench.split_pair("zh-Hans-zh-Hant") == ("zh-Hans", "zh-Hant")
+    assert bench.split_pair("ru-zh-Hant") == ("ru", "zh-Hant")
+    assert bench.split_pair("ru-en") == ("ru", "en")
+    shipped = CrossLingual.parse(DEFAULT_CROSS_LINGUAL_THRESHOLD)
+    measured = {
+        "ru-en": shipped.threshold("ru", "en"),
+        "zh-Hans-zh-Hant": shipped.threshold("zh-Hans", "zh-Hant"),
+    }
+    agree = bench.Choice(shipped.default, [], measured, 0.775)
+    assert bench.shipped_mismatches(agree) == []
+    off = bench.Choice(shipped.default, [], {**measured, "ru-en": 0.7}, 0.775)
+    assert bench.shipped_mismatches(off) == [f"ru-en=0.7 (shipped {measured['ru-en']})"]
+    assert bench.shipped_mismatches(bench.Choice(0.9, [], measured, 0.775))[0].startswith("*=0.9")
