@@ -167,6 +167,7 @@ STORE_ENTRIES = frozenset(
         "manifests",
         "journal",
         "tags",
+        "judge",
     }
 )
 
