@@ -1,8 +1,8 @@
 """The OpenAI-compatible backend against a slow scripted judge: requests/s by concurrency.
 
 A hosted or self-served judge answers one request in a second or more; what the
-client can do is keep many in flight. This serves a scripted judge (a rating
-``[[n]]`` after a short rationale) through curate's own chat-completions server on
+client can do is keep many in flight. This serves the scripted judge of
+:mod:`curate.testing.judges` (a rating ``[[n]]`` after a short rationale) through curate's own chat-completions server on
 127.0.0.1, each request lingering ``--delay`` seconds as a slow endpoint would, and
 sends ``--requests`` judge prompts through :class:`curate.llm.openai_backend.OpenAIBackend`
 at each concurrency::
@@ -16,27 +16,12 @@ the ideal (concurrency / delay, capped by the request count) for comparison.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import time
 
-from curate.llm.base import Generation, GenerationBackend, GenerationParams, Prompt
+from curate.llm.base import GenerationParams, Prompt
 from curate.llm.openai_backend import OpenAIBackend
 from curate.testing.chat_server import serve_chat_completions
-
-
-class ScriptedJudge(GenerationBackend):
-    """A judge whose rating is a hash of the prompt (deterministic), with a rationale."""
-
-    name = "scripted-judge"
-
-    def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Generation]:
-        out = []
-        for prompt in prompts:
-            text = "\n".join(m["content"] for m in prompt)
-            rating = hashlib.blake2b(text.encode(), digest_size=2).digest()[0] % 10 + 1
-            reply = f"The answer addresses the question; some details are missing. [[{rating}]]"
-            out.append(Generation(reply, prompt_tokens=len(text) // 4, completion_tokens=16))
-        return out
+from curate.testing.judges import ScriptedJudge
 
 
 def judge_prompts(n: int) -> list[Prompt]:
@@ -50,7 +35,8 @@ def judge_prompts(n: int) -> list[Prompt]:
 
 
 def run(delay: float, requests: int, concurrency: int) -> dict:
-    with serve_chat_completions(ScriptedJudge(), model="judge", delay=delay) as server:
+    judge = ScriptedJudge(lambda answer: 3 + len(answer) % 7, noise=1.0)
+    with serve_chat_completions(judge, model="judge", delay=delay) as server:
         backend = OpenAIBackend("judge", api_base=server.api_base, max_concurrency=concurrency)
         backend.load()
         try:

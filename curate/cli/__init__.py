@@ -41,6 +41,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "score",
         "Score every conversation with a reward model (ArmoRM native, or any).",
     ),
+    "judge": (
+        "curate.cli.judge",
+        "judge",
+        "Rate every conversation with an LLM judge (any OpenAI-compatible endpoint, vLLM, ...).",
+    ),
     "dedup": (
         "curate.cli.dedup",
         "dedup",

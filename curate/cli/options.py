@@ -90,3 +90,63 @@ def output_format_option(what: str) -> Callable:
         help=f"{what} layout: messages {{id, messages[{{role, content}}]}} or sharegpt "
         "{id, conversations[{from, value}]}.",
     )
+
+
+def backend_options(who: str, default: str = "transformers") -> Callable:
+    """The options that pick and configure an LLM backend (``who``: the command or tagger
+    they apply to, shown in the help): --backend, --api-base, --api-key-env,
+    --concurrency, --device."""
+
+    def decorate(fn: Callable) -> Callable:
+        for option in reversed(
+            [
+                click.option(
+                    "--backend",
+                    type=click.Choice(["transformers", "vllm", "openai"]),
+                    default=default,
+                    show_default=True,
+                    help=f"{who}: local transformers, vLLM on GPU, or an OpenAI-compatible "
+                    "endpoint (--api-base).",
+                ),
+                click.option(
+                    "--api-base", default=None, help=f"{who}, openai: e.g. http://127.0.0.1:8000/v1"
+                ),
+                click.option(
+                    "--api-key-env",
+                    default="OPENAI_API_KEY",
+                    show_default=True,
+                    help=f"{who}, openai: environment variable holding the API key (never "
+                    "stored or logged).",
+                ),
+                click.option(
+                    "--concurrency",
+                    type=click.IntRange(min=1),
+                    default=16,
+                    show_default=True,
+                    help=f"{who}, openai: requests in flight.",
+                ),
+                click.option("--device", default=None, help=f"{who}, transformers: cpu, cuda ..."),
+            ]
+        ):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def backend_from(opts: dict, model: str, chat_template: str | None = None):
+    """The generation backend that :func:`backend_options` describe, for ``model``."""
+    from curate.llm import resolve_backend
+
+    kind = opts["backend"]
+    if kind == "openai":
+        options = {
+            "api_base": opts["api_base"],
+            "api_key_env": opts["api_key_env"],
+            "max_concurrency": opts["concurrency"],
+        }
+    elif kind == "transformers":
+        options = {"device": opts["device"], "template": chat_template or "auto"}
+    else:
+        options = {"template": chat_template} if chat_template else {}
+    return resolve_backend(kind, model, **options)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from curate.cli.options import config_option, overwrite_option, quiet_option
+from curate.cli.options import (
+    backend_from,
+    backend_options,
+    config_option,
+    overwrite_option,
+    quiet_option,
+)
 
 
 @click.command()
@@ -39,31 +45,10 @@ from curate.cli.options import config_option, overwrite_option, quiet_option
 @click.option(
     "--model", default=None, help="instag: model path, hub id, served name, or InsTagger."
 )
-@click.option(
-    "--backend",
-    type=click.Choice(["transformers", "vllm", "openai"]),
-    default="transformers",
-    show_default=True,
-    help="instag: local transformers, vLLM on GPU, or an OpenAI-compatible endpoint (--api-base).",
-)
-@click.option("--api-base", default=None, help="instag, openai: e.g. http://127.0.0.1:8000/v1")
-@click.option(
-    "--api-key-env",
-    default="OPENAI_API_KEY",
-    show_default=True,
-    help="instag, openai: environment variable holding the API key (never stored or logged).",
-)
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    default=16,
-    show_default=True,
-    help="instag, openai: requests in flight.",
-)
+@backend_options("instag")
 @click.option(
     "--template", default=None, help="instag: chat template for a model without one (vicuna)."
 )
-@click.option("--device", default=None, help="instag, transformers: cpu, cuda ...")
 @click.option("--max-new-tokens", type=click.IntRange(min=16), default=384, show_default=True)
 @click.option(
     "--chunk-rows",
@@ -166,23 +151,9 @@ def _instag(st, opts, quiet):
             raise CurateError(
                 "--tagger instag needs --model (a path, hub id, served name, or InsTagger)"
             )
-        from curate.llm import resolve_backend
-
         preset = instag.PRESETS.get(opts["model"].lower(), {})
         model = preset.get("model", opts["model"])
-        template = opts["template"] or preset.get("template")
-        kind = opts["backend"]
-        if kind == "openai":
-            options = {
-                "api_base": opts["api_base"],
-                "api_key_env": opts["api_key_env"],
-                "max_concurrency": opts["concurrency"],
-            }
-        elif kind == "transformers":
-            options = {"device": opts["device"], "template": template or "auto"}
-        else:
-            options = {"template": template} if template else {}
-        backend = resolve_backend(kind, model, **options)
+        backend = backend_from(opts, model, opts["template"] or preset.get("template"))
         params = instag.Params(max_new_tokens=opts["max_new_tokens"], seed=opts["seed"])
         tagger = instag(backend, params)
         with progress_bar(
