@@ -178,3 +178,52 @@ def test_same_inputs_same_sidecar_and_overwrite_reads_the_cache(pool, capsys, tm
         assert judge_cli(capsys, store, server, "-q", "--overwrite")[0] == 0
         assert len(server.requests) == first  # rebuilt from the cache: no call
     assert judge_files(store.root) and judge_files(store.root) == judge_files(other.root)
+
+
+def tiny_judge_run(capsys, store, model, name):
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            [
+                "judge",
+                str(store.root),
+                "--model",
+                str(model),
+                "--backend",
+                "transformers",
+                "--device",
+                "cpu",
+                "--name",
+                name,
+                "--max-new-tokens",
+                "8",
+                "-q",
+            ]
+        )
+    assert exit_.value.code == 0, capsys.readouterr().err
+    rows = store.read(columns=["id"], sidecars=[f"score.judge.{name}"]).to_pylist()
+    return [r for r in rows if r[f"judge_{name}_status"] != "no_assistant_reply"]
+
+
+def test_the_transformers_backend_with_a_tiny_model_records_garbage_as_failures(
+    pool, capsys, tmp_path
+):
+    """A random 2-layer Llama writes garbage: every row ends as a parse failure with its
+    raw replies kept; a prompt longer than the model is a backend failure, not retried.
+    None crashes and none gets a score."""
+    from curate.testing.tiny_models import write_tiny_chat_model
+
+    store, _ = pool
+    roomy = write_tiny_chat_model(tmp_path / "roomy", max_position_embeddings=4096)
+    judged = tiny_judge_run(capsys, store, roomy, "roomy")
+    assert len(judged) == N
+    assert {r["judge_roomy_status"] for r in judged} <= {"no_verdict", "out_of_range", "ambiguous"}
+    assert all(r["judge_roomy_score"] is None and r["judge_roomy_attempts"] == 2 for r in judged)
+    calls = CallCache(store.root, "roomy").calls.values()
+    assert len(calls) == 2 * N and all(c.raw is not None for c in calls)  # raw output kept
+
+    short = write_tiny_chat_model(tmp_path / "short")  # 512 positions: the prompt does not fit
+    judged = tiny_judge_run(capsys, store, short, "short")
+    assert {r["judge_short_status"] for r in judged} == {"backend_failed"}
+    assert all(r["judge_short_attempts"] == 1 for r in judged)
+    calls = CallCache(store.root, "short").calls.values()
+    assert all(c.raw is None and "exceeds" in c.error for c in calls)
