@@ -39,6 +39,12 @@ from curate.cli.options import (
 @click.option("--max-new-tokens", type=click.IntRange(min=8), default=512, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
+    "--logprobs",
+    is_flag=True,
+    help="Ask for the rating token's distribution (vLLM servers, OpenAI) and score by the "
+    "expected rating: finer, fewer ties.",
+)
+@click.option(
     "--chunk-rows",
     type=click.IntRange(min=1),
     default=256,
@@ -64,6 +70,7 @@ def judge(
     chat_template,
     max_new_tokens,
     seed,
+    logprobs,
     chunk_rows,
     dry_run,
     show,
@@ -99,6 +106,7 @@ def judge(
         verdict=verdict,
         max_new_tokens=max_new_tokens,
         seed=seed,
+        logprobs=logprobs,
     )
     if show:
         show_judged(st, judge_key(key_name), show, console)

@@ -15,8 +15,14 @@ A reply that does not parse gets one sampled retry (temperature
 :data:`RETRY_TEMPERATURE`, its own cache entry); if that fails too the row's status
 says so, its score is null (never a default), and the raw replies stay in the cache.
 
-Columns (prefix ``judge_<name>``): ``score`` (float32, the rating on 1-10; Prometheus
-1-5 ratings mapped linearly), ``raw`` (the rating on the template's own scale),
+With ``logprobs`` (``--logprobs``: vLLM servers and OpenAI return them; a server that
+does not simply sends none) the score of a ``[[n]]`` verdict is the expected rating over
+the judge's distribution at the rating token (:func:`curate.judge.parse.expected_rating`):
+finer than the integer, so it ties less; the integer stays in ``raw``.
+
+Columns (prefix ``judge_<name>``): ``score`` (float32, the rating on 1-10, or its
+expectation; Prometheus 1-5 ratings mapped linearly), ``raw`` (the rating written, on the
+template's own scale),
 ``status`` (``ok``, ``no_assistant_reply``, ``not_judgeable`` (the conversation does not
 end with a user turn and a reply), ``backend_failed``, ``no_verdict``, ``out_of_range``,
 ``ambiguous``: the parse of the last attempt), ``attempts`` (int8), ``tokens`` (prompt
@@ -25,6 +31,7 @@ and completion tokens of the calls made or read from the cache).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -34,11 +41,12 @@ import pyarrow as pa
 from curate import names
 from curate.errors import CurateError
 from curate.judge import cache as call_cache
-from curate.judge import templates
+from curate.judge import parse, templates
 from curate.llm.base import GenerationBackend, GenerationParams
 
 CALLS_PER_PART = 64  # calls recorded together in the cache (the most a kill can lose)
 RETRY_TEMPERATURE = 0.7
+TOP_LOGPROBS = 20  # alternatives asked for per token with --logprobs (the OpenAI maximum)
 STATUS_OK = "ok"
 NO_REPLY, NOT_JUDGEABLE, BACKEND_FAILED = "no_assistant_reply", "not_judgeable", "backend_failed"
 
@@ -62,6 +70,7 @@ class PointwiseJudge:
         verdict: str | None = None,
         max_new_tokens: int = 512,
         seed: int = 0,
+        logprobs: bool = False,
     ):
         self.backend = backend
         self.store_root = store_root
@@ -71,6 +80,7 @@ class PointwiseJudge:
         self.verdict = verdict
         self.max_new_tokens = max_new_tokens
         self.seed = seed
+        self.logprobs = logprobs
         self.template: templates.Template | None = None
         self.cache: call_cache.CallCache | None = None
         self.stats: Counter[str] = Counter()  # calls made / read from the cache, this run
@@ -103,6 +113,7 @@ class PointwiseJudge:
             "max_new_tokens": self.max_new_tokens,
             "seed": self.seed,
             "retry_temperature": RETRY_TEMPERATURE,
+            "logprobs": self.logprobs,
             "backend": self.backend.params(),
         }
 
@@ -167,18 +178,31 @@ class PointwiseJudge:
                         r.error,
                         r.prompt_tokens,
                         r.completion_tokens,
+                        rating_logprobs(r.tokens),
                     )
                     for (key, row_id, _), r in zip(part, replies)
                 ]
             )
             self.stats["made"] += len(part)
 
+    def _expected(self, call: call_cache.Call) -> float | None:
+        """The expected rating over the rating token's distribution (``[[n]]`` templates)."""
+        if not self.logprobs or call.logprobs is None or self.template.verdict != "rating":
+            return None
+        return parse.expected_rating(json.loads(call.logprobs))
+
     def run(self, prepared: Sequence[tuple[str, list[dict] | None, str]], progress=None) -> dict:
         assert self.template is not None and self.cache is not None
         identity, text = self.identity(), self.template.text
-        greedy = GenerationParams(max_new_tokens=self.max_new_tokens, seed=self.seed)
+        top = TOP_LOGPROBS if self.logprobs else 0
+        greedy = GenerationParams(
+            max_new_tokens=self.max_new_tokens, seed=self.seed, top_logprobs=top
+        )
         sampled = GenerationParams(
-            max_new_tokens=self.max_new_tokens, temperature=RETRY_TEMPERATURE, seed=self.seed + 1
+            max_new_tokens=self.max_new_tokens,
+            temperature=RETRY_TEMPERATURE,
+            seed=self.seed + 1,
+            top_logprobs=top,
         )
         n = len(prepared)
         scores: list[float | None] = [None] * n
@@ -202,8 +226,8 @@ class PointwiseJudge:
                 verdict = self.template.parse(call.raw)
                 statuses[k] = verdict.status
                 if verdict.ok:
-                    scores[k] = float(verdict.value)
                     raws[k] = float(verdict.raw if verdict.raw is not None else verdict.value)
+                    scores[k] = self._expected(call) or float(verdict.value)
                 else:
                     retry.append(k)
             pending = retry
@@ -217,6 +241,14 @@ class PointwiseJudge:
             f"{p}_attempts": pa.array(attempts, pa.int8()),
             f"{p}_tokens": pa.array(tokens, pa.int64()),
         }
+
+
+def rating_logprobs(tokens: list[tuple[str, dict[str, float]]] | None) -> str | None:
+    """The alternatives at the rating token (after ``[[``) as JSON, for the cache; None without."""
+    if not tokens:
+        return None
+    position = parse.rating_position([t for t, _ in tokens])
+    return None if position is None else json.dumps(tokens[position][1], sort_keys=True)
 
 
 def params_attempt(params: GenerationParams) -> int:

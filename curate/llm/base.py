@@ -54,6 +54,7 @@ class GenerationParams:
     seed: int = 0
     json_schema: dict | None = None  # ask for structured JSON output where the backend supports it
     stop: tuple[str, ...] = ()  # the reply ends before the first of these; not included in it
+    top_logprobs: int = 0  # >0: ask for this many alternatives per generated token, where supported
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
@@ -68,6 +69,8 @@ class GenerationParams:
             object.__setattr__(self, "stop", tuple(self.stop))
         if any(not s for s in self.stop):
             raise CurateError("stop strings must not be empty")
+        if not 0 <= self.top_logprobs <= 20:
+            raise CurateError(f"top_logprobs must be in 0..20, not {self.top_logprobs}")
 
     @property
     def greedy(self) -> bool:
@@ -83,6 +86,9 @@ class Generation:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str | None = None  # "stop" or "length" (a cut-off reply may not parse)
+    #: with ``top_logprobs``, where the backend returns them: per generated token, in order,
+    #: ``(token text, {alternative token: logprob})``; None when not asked for or not returned
+    tokens: list[tuple[str, dict[str, float]]] | None = None
 
     @property
     def ok(self) -> bool:

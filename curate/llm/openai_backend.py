@@ -316,6 +316,9 @@ class OpenAIBackend(GenerationBackend):
         }
         if params.stop:
             body["stop"] = list(params.stop)
+        if params.top_logprobs:
+            body["logprobs"] = True
+            body["top_logprobs"] = params.top_logprobs
         if params.json_schema is not None and response_format:
             body["response_format"] = {
                 "type": "json_schema",
@@ -517,13 +520,35 @@ class OpenAIBackend(GenerationBackend):
         text = self._redact(text)  # a server that echoes a secret: it never reaches the caller
         reason = choice.get("finish_reason")
         finish = FINISH_LENGTH if reason == "length" and not stopped else FINISH_STOP
-        return Generation(text, None, prompt_tokens, completion_tokens, finish)
+        tokens = _tokens(choice) if params.top_logprobs else None
+        return Generation(text, None, prompt_tokens, completion_tokens, finish, tokens)
 
     def _redact(self, text: str) -> str:
         """``text`` with every secret (key, password, basic-auth token, query key) replaced."""
         for secret in self._secrets.reveal():
             text = text.replace(secret, REDACTED)
         return text
+
+
+def _tokens(choice: dict[str, Any]) -> list[tuple[str, dict[str, float]]] | None:
+    """The chat-completions ``logprobs.content`` as (token, {alternative: logprob}) per token;
+    None when the server sent none or sent them malformed (the text still counts)."""
+    try:
+        content = (choice.get("logprobs") or {}).get("content")
+        if not content:
+            return None
+        return [
+            (
+                str(item["token"]),
+                {
+                    str(alt["token"]): float(alt["logprob"])
+                    for alt in item.get("top_logprobs") or []
+                },
+            )
+            for item in content
+        ]
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return None
 
 
 def _retry_after(value: str | None) -> float | None:

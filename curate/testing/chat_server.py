@@ -162,6 +162,7 @@ class ChatCompletionsServer:
         schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema")
         stop = body.get("stop") or ()
         params = GenerationParams(
+            top_logprobs=int(body.get("top_logprobs") or 0) if body.get("logprobs") else 0,
             max_new_tokens=int(body.get("max_tokens") or 16),
             temperature=float(body.get("temperature") or 0.0),
             top_p=float(body.get("top_p") or 1.0),
@@ -181,6 +182,17 @@ class ChatCompletionsServer:
             gen.prompt_tokens,
             gen.completion_tokens,
         )
+        if params.top_logprobs and gen.tokens is not None:
+            reply["choices"][0]["logprobs"] = {
+                "content": [
+                    {
+                        "token": token,
+                        "logprob": top.get(token, 0.0),
+                        "top_logprobs": [{"token": t, "logprob": lp} for t, lp in top.items()],
+                    }
+                    for token, top in gen.tokens
+                ]
+            }
         return 200, {}, json.dumps(reply).encode()
 
     def _authorized(self, authorization: str | None) -> bool:

@@ -2,7 +2,8 @@
 
 It reads the answer out of the judge prompt (the text after the template's answer
 marker), looks up the quality the caller assigned to it, and replies like a judge: a
-short rationale and ``[[n]]``. Noise, a preference for longer answers and a share of
+short rationale and ``[[n]]`` (with ``top_logprobs``: also the distribution at the
+rating token, the two ratings around its unrounded value). Noise, a preference for longer answers and a share of
 garbage replies (no verdict at all) are scripted and deterministic: the same prompt
 and sampling settings give the same reply, so a test can count calls exactly.
 """
@@ -10,6 +11,7 @@ and sampling settings give the same reply, so a test can count calls exactly.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 
 from curate.llm.base import Generation, GenerationBackend, GenerationParams, Prompt
@@ -58,9 +60,19 @@ class ScriptedJudge(GenerationBackend):
             if _unit("garbage", *key) < self.garbage:
                 out.append(Generation("I cannot decide; both readings are plausible.", None, 50, 9))
                 continue
-            rating = self.quality(answer) + self.length_bonus * len(answer) / 1000
-            rating += self.noise * (2 * _unit("noise", *key) - 1)
-            rating = min(10, max(1, round(rating)))
-            reply = f"The answer is clear and mostly correct. Rating: [[{rating}]]"
-            out.append(Generation(reply, None, len(prompt[-1]["content"]) // 4, 12))
+            value = self.quality(answer) + self.length_bonus * len(answer) / 1000
+            value = min(10.0, max(1.0, value + self.noise * (2 * _unit("noise", *key) - 1)))
+            rating = round(value)
+            pieces = ["The answer is clear and mostly correct. Rating: ", "[[", str(rating), "]]"]
+            tokens = None
+            if params.top_logprobs:  # the two ratings around the judge's value, interpolated
+                low, high = int(value), min(int(value) + 1, 10)
+                share = value - low
+                top = {str(low): math.log(max(1 - share, 1e-9))}
+                if high != low:
+                    top[str(high)] = math.log(max(share, 1e-9))
+                tokens = [(p, {p: 0.0}) for p in pieces]
+                tokens[2] = (str(rating), top)
+            reply = "".join(pieces)
+            out.append(Generation(reply, None, len(prompt[-1]["content"]) // 4, 12, "stop", tokens))
         return out

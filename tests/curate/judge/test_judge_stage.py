@@ -227,3 +227,35 @@ def test_the_transformers_backend_with_a_tiny_model_records_garbage_as_failures(
     assert all(r["judge_short_attempts"] == 1 for r in judged)
     calls = CallCache(store.root, "short").calls.values()
     assert all(c.raw is None and "exceeds" in c.error for c in calls)
+
+
+def test_logprobs_give_the_expected_rating_finer_and_closer_to_the_truth(pool, capsys):
+    store, quality = pool
+    backend = ScriptedJudge(lambda a: quality.get(a, 5.0), noise=0.5)
+    with serve_chat_completions(backend, model="judge") as server:
+        assert judge_cli(capsys, store, server, "-q", "--name", "plain")[0] == 0
+        assert judge_cli(capsys, store, server, "-q", "--name", "lp", "--logprobs")[0] == 0
+        asked = [r["body"] for r in server.requests[-N:]]
+    assert all(b.get("logprobs") is True and b.get("top_logprobs") == 20 for b in asked)
+    table = store.read(columns=["messages"], sidecars=["score.judge.plain", "score.judge.lp"])
+    rows = [r for r in table.to_pylist() if r["judge_lp_status"] == "ok"]
+    truth = [quality[r["messages"][-1]["content"].strip()] for r in rows]
+    plain = [r["judge_plain_score"] for r in rows]
+    expected = [r["judge_lp_score"] for r in rows]
+    assert all(float(p).is_integer() for p in plain)
+    assert sum(not float(e).is_integer() for e in expected) > N // 2  # finer than the integer
+    assert [r["judge_lp_raw"] for r in rows] == plain  # the written rating is kept
+    assert len(set(expected)) > len(set(plain))  # fewer ties
+    assert kendall_tau(expected, truth) > kendall_tau(plain, truth)
+
+
+def test_malformed_logprobs_from_a_server_are_ignored_not_fatal():
+    from curate.llm.openai_backend import _tokens
+
+    assert _tokens({"logprobs": None}) is None
+    assert _tokens({"logprobs": {"content": [{"token": "8"}]}}) == [("8", {})]
+    assert _tokens({"logprobs": {"content": [{"no": "token"}]}}) is None
+    assert (
+        _tokens({"logprobs": {"content": [{"token": "8", "top_logprobs": [{"token": "8"}]}]}})
+        is None
+    )
