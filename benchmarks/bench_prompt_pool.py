@@ -29,14 +29,14 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import preference_sets as sets  # noqa: E402
 
 from curate.select.stage import SelectOptions, run_select  # noqa: E402
-from curate.store import SidecarWriter, Store  # noqa: E402
+from curate.store import Store  # noqa: E402
+from curate.testing.scores import write_scores  # noqa: E402
 
 STRONG = {*sets.MTBENCH_RU_STRONG, *sets.ZH_TW_STRONG}
 WEAK = {*sets.MTBENCH_RU_WEAK, *sets.ZH_TW_WEAK}
@@ -82,21 +82,8 @@ dedup:
 
 def write_length_score(store: Store) -> None:
     """``score.length``: characters of the final answer, the "longer wins" ranking."""
-    writer = SidecarWriter(store, "score.length", params={"length": 1}, overwrite=True)
-    for index in writer.pending():
-        shard = store.read_shard(index, columns=["id", "messages"])
-        lengths = [float(len(m[-1]["content"])) for m in shard.column("messages").to_pylist()]
-        writer.write(
-            index,
-            pa.table(
-                {
-                    "id": shard.column("id"),
-                    "length_score": pa.array(lengths, pa.float64()),
-                    "length_status": pa.array(["ok"] * shard.num_rows),
-                }
-            ),
-        )
-    writer.finish()
+    messages = store.read(columns=["messages"]).column("messages").to_pylist()
+    write_scores(store, "length", [float(len(m[-1]["content"])) for m in messages], overwrite=True)
 
 
 def describe(store: Store, out: Path) -> dict:

@@ -46,31 +46,3 @@ def parquet_digests(store_root: Path) -> dict[str, str]:
         str(p.relative_to(store_root)): hashlib.md5(p.read_bytes()).hexdigest()
         for p in sorted(store_root.rglob("*.parquet"))
     }
-
-
-def write_scores(store, key: str, values, overwrite: bool = False) -> None:
-    """A finished score sidecar ``score.<key>`` with ``<key>_score`` = ``values`` (base order;
-    None: a failed score), as a scorer would write it."""
-    import pyarrow as pa
-
-    from curate.store import SidecarWriter
-
-    values = pa.array(values, pa.float64())
-    writer = SidecarWriter(store, f"score.{key}", params={"v": 1}, overwrite=overwrite)
-    offsets = [0]
-    for index in range(store.num_shards):
-        offsets.append(offsets[-1] + store.shard_rows(index))
-    for index in writer.pending():
-        shard = store.read_shard(index, columns=["id"])
-        part = values[offsets[index] : offsets[index + 1]]
-        writer.write(
-            index,
-            pa.table(
-                {
-                    "id": shard.column("id"),
-                    f"{key}_score": part,
-                    f"{key}_status": pa.array(["ok"] * shard.num_rows),
-                }
-            ),
-        )
-    writer.finish()

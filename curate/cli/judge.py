@@ -88,7 +88,7 @@ def judge(
     parse gets one sampled retry, then its status says so (no score, never a
     default).
     """
-    from curate.cli.report import stage_done
+    from curate.cli.report import stage_done, status_counts
     from curate.judge.pointwise import PointwiseJudge, judge_key
     from curate.judge.run import plan, print_plan, run_judge, show_judged
     from curate.progress import progress_bar, report_console
@@ -111,9 +111,8 @@ def judge(
     if show:
         show_judged(st, judge_key(key_name), show, console)
         return
-    planned = plan(st, judge_)
-    if not quiet or dry_run:
-        print_plan(planned, console)
+    if not quiet or dry_run:  # the plan reads every conversation: only when it is shown
+        print_plan(plan(st, judge_), console)
     if dry_run:
         return
     with progress_bar(
@@ -130,7 +129,7 @@ def judge(
             chunk_rows=chunk_rows,
             progress=lambda n, t: advance(n, n, t),
         )
-    statuses = ", ".join(f"{k} {v:,}" for k, v in result.counts.get("status", {}).items())
+    statuses = status_counts(result)
     calls = result.manifest.get("calls", {})
     stage_done(
         result,

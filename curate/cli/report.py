@@ -23,3 +23,8 @@ def stage_done(result: StageResult, quiet: bool, detail: str, unit: str = "conve
     wall = result.wall_seconds
     rate = f" ({result.rows / wall:,.1f} {unit}/s)" if wall else ""
     console.print(f"[bold]{result.name}[/]: {result.rows:,} {unit}, {detail}; {wall:.1f} s{rate}")
+
+
+def status_counts(result: StageResult) -> str:
+    """``ok 11,536, no_assistant_reply 4``: the rows per status a scoring stage counted."""
+    return ", ".join(f"{k} {v:,}" for k, v in result.counts.get("status", {}).items())

@@ -82,7 +82,7 @@ def score(
     unless --overwrite (or writes beside under another --name).
     """
     from curate import plugins
-    from curate.cli.report import stage_done
+    from curate.cli.report import stage_done, status_counts
     from curate.progress import progress_bar
     from curate.score.stage import run_score
     from curate.store import Store
@@ -114,7 +114,7 @@ def score(
             chunk_rows=chunk_rows,
             progress=lambda n, t: advance(n, n, t),
         )
-    statuses = ", ".join(f"{k} {v:,}" for k, v in result.counts.get("status", {}).items())
+    statuses = status_counts(result)
     tokens = result.counts.get("tokens", 0)
     detail = f"{statuses}" + (f"; {tokens:,} tokens" if tokens else "")
     if tokens and result.wall_seconds:

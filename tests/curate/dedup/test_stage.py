@@ -12,7 +12,8 @@ import pytest
 from curate.dedup.stage import DedupOptions, run_dedup
 from curate.errors import StageConflict
 from curate.store import SidecarWriter, Store
-from tests.conftest import parquet_digests, write_scores
+from curate.testing.scores import write_scores
+from tests.conftest import parquet_digests
 from tests.curate.dedup.conftest import build_store
 
 

@@ -14,8 +14,9 @@ from curate.ingest.pipeline import IngestOptions, Ingestor
 from curate.select.stage import SelectOptions, run_select
 from curate.store import Store
 from curate.tag.stage import run_cluster_tag
+from curate.testing.scores import write_scores
 from taggers.cluster import ClusterParams
-from tests.conftest import write_jsonl, write_scores
+from tests.conftest import write_jsonl
 
 QUESTIONS = [
     "How do I bake sourdough bread at home",
