@@ -73,6 +73,19 @@ def parse_pairs(values: tuple[str, ...] | list[str], option: str) -> dict[str, s
     return pairs
 
 
+def parse_numbers(pairs: dict[str, str], option: str, example: str) -> dict[str, float]:
+    """``parse_pairs``' values as numbers; an :class:`InputError` naming the option otherwise."""
+    out = {}
+    for key, value in pairs.items():
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise InputError(
+                f"{option} takes numbers, got {key}={value}; e.g. {option} {example}"
+            ) from None
+    return out
+
+
 def quiet_option(fn: Callable) -> Callable:
     return click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary tables.")(
         fn

@@ -8,6 +8,7 @@ from curate.cli.options import (
     config_option,
     output_format_option,
     overwrite_option,
+    parse_numbers,
     parse_pairs,
     quiet_option,
 )
@@ -148,10 +149,10 @@ def select_cmd(
     from curate.select.stage import SelectOptions, run_select
     from curate.store import Store
 
-    weight_map = _numbers(
+    weight_map = parse_numbers(
         parse_pairs(weights, "--weights"), "--weights", "armorm=1,heuristics=0.25"
     )
-    shares = _numbers(
+    shares = parse_numbers(
         parse_pairs(lang_shares, "--lang-share"), "--lang-share", "zh-Hant=0.4,ru=0.3"
     )
     options = SelectOptions(
@@ -216,17 +217,3 @@ def select_cmd(
         f"{chosen['answers_per_prompt_max']:,} per prompt)"
     )
     console.print(f"wrote {result.output}/subset.jsonl, subset.parquet, report.json")
-
-
-def _numbers(pairs: dict[str, str], option: str, example: str) -> dict[str, float]:
-    from curate.errors import InputError
-
-    out = {}
-    for key, value in pairs.items():
-        try:
-            out[key] = float(value)
-        except ValueError:
-            raise InputError(
-                f"{option} takes numbers, got {key}={value}; e.g. {option} {example}"
-            ) from None
-    return out

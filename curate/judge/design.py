@@ -214,7 +214,7 @@ class CallPlan:
         )
 
 
-def _sparse_pairs(n: np.ndarray, m: int) -> np.ndarray:
+def sparse_pairs(n: np.ndarray, m: int) -> np.ndarray:
     """Pairs of a design where each of n items meets m opponents (round robin if n <= m+1)."""
     rr = n * (n - 1) // 2
     sparse = (n * m + 1) // 2
@@ -254,7 +254,7 @@ def plan_calls(
         raise ValueError("m and orders must be positive")
     k_c = np.minimum(tk, n)
     near = np.where(k_c > q, np.minimum(nc, k_c), 0)
-    pw_pairs = int(_sparse_pairs(near, m).sum())
+    pw_pairs = int(sparse_pairs(near, m).sum())
     rr_pairs = int((n * (n - 1) // 2).sum())
 
     def cost(calls: int, convs_per_prompt: int) -> Cost:

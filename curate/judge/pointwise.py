@@ -8,12 +8,11 @@ score stage's runner does the work: chunks checkpointed as they finish, resume, 
 manifest, progress. Its sidecar is ``score.judge.<name>`` and ``select`` weighs it like
 any other score (``--weights judge.<name>=1``).
 
-Each call goes through the store's call cache (:mod:`curate.judge.cache`) first and is
-recorded there in parts of :data:`CALLS_PER_PART`, so a run killed inside a chunk, a
-rerun with ``--overwrite``, or another selection of rows never pays for a call twice.
-A reply that does not parse gets one sampled retry (temperature
-:data:`RETRY_TEMPERATURE`, its own cache entry); if that fails too the row's status
-says so, its score is null (never a default), and the raw replies stay in the cache.
+Each call goes through the store's call cache first and is recorded there part by part
+(:mod:`curate.judge.calls`), so a run killed inside a chunk, a rerun with
+``--overwrite``, or another selection of rows never pays for a call twice. A reply that
+does not parse gets one sampled retry; if that fails too the row's status says so, its
+score is null (never a default), and the raw replies stay in the cache.
 
 With ``logprobs`` (``--logprobs``: vLLM servers and OpenAI return them; a server that
 does not simply sends none) the score of a ``[[n]]`` verdict is the expected rating over
@@ -32,7 +31,6 @@ and completion tokens of the calls made or read from the cache).
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,13 +40,12 @@ from curate import names
 from curate.errors import CurateError
 from curate.judge import cache as call_cache
 from curate.judge import parse, templates
-from curate.llm.base import GenerationBackend, GenerationParams
+from curate.judge.calls import BACKEND_FAILED, Answer, Asker, Request
+from curate.llm.base import GenerationBackend
 
-CALLS_PER_PART = 64  # calls recorded together in the cache (the most a kill can lose)
-RETRY_TEMPERATURE = 0.7
-TOP_LOGPROBS = 20  # alternatives asked for per token with --logprobs (the OpenAI maximum)
 STATUS_OK = "ok"
-NO_REPLY, NOT_JUDGEABLE, BACKEND_FAILED = "no_assistant_reply", "not_judgeable", "backend_failed"
+NO_REPLY, NOT_JUDGEABLE = "no_assistant_reply", "not_judgeable"
+__all__ = ["BACKEND_FAILED", "NO_REPLY", "NOT_JUDGEABLE", "STATUS_OK", "PointwiseJudge"]
 
 
 def judge_key(name: str) -> str:
@@ -83,7 +80,7 @@ class PointwiseJudge:
         self.logprobs = logprobs
         self.template: templates.Template | None = None
         self.cache: call_cache.CallCache | None = None
-        self.stats: Counter[str] = Counter()  # calls made / read from the cache, this run
+        self._asker: Asker | None = None
 
     # -- plugin contract ------------------------------------------------------------------
     def load_template(self) -> templates.Template:
@@ -105,23 +102,13 @@ class PointwiseJudge:
 
     def params(self) -> dict[str, Any]:
         assert self.template is not None, "load() first"
-        return {
-            "judge": "pointwise",
-            "template": self.template.name,
-            "template_text": self.template.text,
-            "verdict": self.template.verdict,
-            "max_new_tokens": self.max_new_tokens,
-            "seed": self.seed,
-            "retry_temperature": RETRY_TEMPERATURE,
-            "logprobs": self.logprobs,
-            "backend": self.backend.params(),
-        }
+        return {"judge": "pointwise", **self.asker().params()}
 
     def identity(self) -> dict[str, Any]:
         return self.backend.identity()
 
     def manifest_extra(self) -> dict[str, Any]:
-        return {"calls": dict(self.stats)}
+        return {"calls": dict(self.asker().stats)}
 
     def schema(self) -> pa.Schema:
         p = names.column_prefix(self.key)
@@ -136,54 +123,41 @@ class PointwiseJudge:
         )
 
     # -- judging ----------------------------------------------------------------------------
+    def prompt_for(self, messages: list[dict], lang: str | None) -> tuple[list[dict] | None, str]:
+        """The judge's prompt for one conversation, or None and why it cannot be judged."""
+        assert self.template is not None, "load() first"
+        if not any(m["role"] == "assistant" and (m["content"] or "").strip() for m in messages):
+            return None, NO_REPLY
+        try:
+            fields = templates.conversation_fields(messages)
+        except CurateError:  # ends on a user turn, or two replies in a row
+            return None, NOT_JUDGEABLE
+        text = self.template.render(**fields, language=templates.language_name(lang))
+        return [{"role": "user", "content": text}], STATUS_OK
+
     def prepare(self, table: pa.Table) -> list[tuple[str, list[dict] | None, str]]:
         """(id, the judge's prompt or None, why not) per row."""
-        assert self.template is not None, "load() first"
-        out = []
-        for row_id, messages, lang in zip(
-            table.column("id").to_pylist(),
-            table.column("messages").to_pylist(),
-            table.column("lang_user").to_pylist(),
-        ):
-            replies = [
-                m for m in messages if m["role"] == "assistant" and (m["content"] or "").strip()
-            ]
-            if not replies:
-                out.append((row_id, None, NO_REPLY))
-                continue
-            try:
-                fields = templates.conversation_fields(messages)
-            except CurateError:  # ends on a user turn, or two replies in a row
-                out.append((row_id, None, NOT_JUDGEABLE))
-                continue
-            text = self.template.render(**fields, language=templates.language_name(lang))
-            out.append((row_id, [{"role": "user", "content": text}], STATUS_OK))
-        return out
-
-    def _calls(self, keyed: list[tuple[str, str, list[dict]]], params: GenerationParams) -> None:
-        """Make the calls not in the cache yet, recording them part by part."""
-        assert self.cache is not None
-        todo = [(k, i, p) for k, i, p in keyed if k not in self.cache]
-        self.stats["cached"] += len(keyed) - len(todo)
-        for start in range(0, len(todo), CALLS_PER_PART):
-            part = todo[start : start + CALLS_PER_PART]
-            replies = self.backend.generate([p for _, _, p in part], params)
-            self.cache.add(
-                [
-                    call_cache.Call(
-                        key,
-                        (row_id,),
-                        params_attempt(params),
-                        r.text,
-                        r.error,
-                        r.prompt_tokens,
-                        r.completion_tokens,
-                        rating_logprobs(r.tokens),
-                    )
-                    for (key, row_id, _), r in zip(part, replies)
-                ]
+        return [
+            (row_id, *self.prompt_for(messages, lang))
+            for row_id, messages, lang in zip(
+                table.column("id").to_pylist(),
+                table.column("messages").to_pylist(),
+                table.column("lang_user").to_pylist(),
             )
-            self.stats["made"] += len(part)
+        ]
+
+    def asker(self) -> Asker:
+        assert self.template is not None and self.cache is not None, "load() first"
+        if self._asker is None:
+            self._asker = Asker(
+                self.backend,
+                self.cache,
+                self.template,
+                self.max_new_tokens,
+                self.seed,
+                self.logprobs,
+            )
+        return self._asker
 
     def _expected(self, call: call_cache.Call) -> float | None:
         """The expected rating over the rating token's distribution (``[[n]]`` templates)."""
@@ -191,46 +165,26 @@ class PointwiseJudge:
             return None
         return parse.expected_rating(json.loads(call.logprobs))
 
+    def rate(self, answers: Sequence[Answer]) -> list[float | None]:
+        """The score of each answer: its rating on 1-10 (or expectation), None unless ok."""
+        return [
+            (self._expected(a.call) or float(a.verdict.value)) if a.ok else None for a in answers
+        ]
+
     def run(self, prepared: Sequence[tuple[str, list[dict] | None, str]], progress=None) -> dict:
-        assert self.template is not None and self.cache is not None
-        identity, text = self.identity(), self.template.text
-        top = TOP_LOGPROBS if self.logprobs else 0
-        greedy = GenerationParams(
-            max_new_tokens=self.max_new_tokens, seed=self.seed, top_logprobs=top
-        )
-        sampled = GenerationParams(
-            max_new_tokens=self.max_new_tokens,
-            temperature=RETRY_TEMPERATURE,
-            seed=self.seed + 1,
-            top_logprobs=top,
-        )
         n = len(prepared)
+        statuses = [why for _, _, why in prepared]
         scores: list[float | None] = [None] * n
         raws: list[float | None] = [None] * n
-        statuses = [why for _, _, why in prepared]
         attempts, tokens = [0] * n, [0] * n
-        pending = [k for k, (_, prompt, _) in enumerate(prepared) if prompt is not None]
-        for attempt, params in ((0, greedy), (1, sampled)):
-            keys = {
-                k: call_cache.call_key(identity, text, [prepared[k][0]], attempt) for k in pending
-            }
-            self._calls([(keys[k], prepared[k][0], prepared[k][1]) for k in pending], params)
-            retry = []
-            for k in pending:
-                call = self.cache.get(keys[k])
-                attempts[k] = attempt + 1
-                tokens[k] += call.prompt_tokens + call.completion_tokens
-                if call.raw is None:
-                    statuses[k] = BACKEND_FAILED
-                    continue  # a backend failure is not retried with sampling: it is not a parse
-                verdict = self.template.parse(call.raw)
-                statuses[k] = verdict.status
-                if verdict.ok:
-                    raws[k] = float(verdict.raw if verdict.raw is not None else verdict.value)
-                    scores[k] = self._expected(call) or float(verdict.value)
-                else:
-                    retry.append(k)
-            pending = retry
+        asked = [k for k, (_, prompt, _) in enumerate(prepared) if prompt is not None]
+        answers = self.asker().ask([Request((prepared[k][0],), prepared[k][1]) for k in asked])
+        for k, answer, score in zip(asked, answers, self.rate(answers)):
+            statuses[k], attempts[k], tokens[k] = answer.status, answer.attempts, answer.tokens
+            if score is not None:
+                verdict = answer.verdict
+                raws[k] = float(verdict.raw if verdict.raw is not None else verdict.value)
+                scores[k] = score
         if progress is not None:
             progress(n, sum(tokens))
         p = names.column_prefix(self.key)
@@ -241,16 +195,3 @@ class PointwiseJudge:
             f"{p}_attempts": pa.array(attempts, pa.int8()),
             f"{p}_tokens": pa.array(tokens, pa.int64()),
         }
-
-
-def rating_logprobs(tokens: list[tuple[str, dict[str, float]]] | None) -> str | None:
-    """The alternatives at the rating token (after ``[[``) as JSON, for the cache; None without."""
-    if not tokens:
-        return None
-    position = parse.rating_position([t for t, _ in tokens])
-    return None if position is None else json.dumps(tokens[position][1], sort_keys=True)
-
-
-def params_attempt(params: GenerationParams) -> int:
-    """0 for the greedy first call, 1 for the sampled retry (what the cache records)."""
-    return 0 if params.greedy else 1

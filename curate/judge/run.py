@@ -1,9 +1,11 @@
-"""``curate judge`` around the pointwise judge: the plan, the run, and showing verdicts.
+"""``curate judge`` around its stages: the plan, the run, and showing verdicts.
 
-The run is the score stage's declaration (:func:`curate.score.stage.score_stage`) with
-the judge as its scorer: chunks checkpointed as they finish, resume, a manifest with the
-judge's parameters (template text included), its identity, counts per status, tokens,
-and the calls made and read from the cache in this run.
+Pointwise, the run is the score stage's declaration (:func:`curate.score.stage.score_stage`)
+with the judge as its scorer: chunks checkpointed as they finish, resume, a manifest with
+the judge's parameters (template text included), its identity, counts per status,
+tokens, and the calls made and read from the cache in this run. Pairwise and funnel, it
+is the grouped judge's whole-store stage (:mod:`curate.judge.grouped`), checkpointed by
+the call cache: every part of calls is kept as it returns.
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from curate import names
+from curate.errors import CurateError
+from curate.judge import design, funnel, grouped
+from curate.judge.cache import CallCache
+from curate.judge.calls import Request
 from curate.judge.pointwise import STATUS_OK, PointwiseJudge
 from curate.runner import StageResult, run_stage
 from curate.score.stage import DEFAULT_CHUNK_ROWS, score_stage
@@ -61,6 +69,141 @@ def print_plan(p: Plan, console: Any) -> None:
     )
 
 
+@dataclass
+class GroupPlan:
+    """What a pairwise or funnel run will ask for, before any call (pairwise: at most)."""
+
+    mode: str
+    rows: int
+    groups: int  # groups with something to judge
+    skipped: dict[str, int]  # rows never judged, by why
+    pointwise_calls: int  # funnel: the top-K rows' ratings (first attempts)
+    pointwise_cached: int  # of them, already in the store's cache
+    pointwise_prompt_tokens: int
+    first_round_calls: int  # both orders
+    adaptive_calls_at_most: int  # both orders, every later round at its most
+    pair_prompt_tokens: float  # per pairwise call, estimated
+    max_new_tokens: int
+
+    @property
+    def calls_at_most(self) -> int:
+        return self.pointwise_calls + self.first_round_calls + self.adaptive_calls_at_most
+
+
+def plan_grouped(store: Store, judge: grouped.GroupedJudge) -> GroupPlan:
+    """Count the calls of a pairwise or funnel run (reads the store; no backend)."""
+    judge.load_templates()
+    o = judge.options
+    sidecars = grouped.input_sidecars(store, o)
+    pool = grouped.read_pool(store, o, sidecars)
+    status = pool.status.copy()
+    open_ = (status == None) & (pool.group >= 0)  # noqa: E711
+    if o.mode == grouped.FUNNEL:
+        chosen = funnel.top_per_group(pool.group, pool.prior, pool.ties, o.k) & open_
+        status[open_ & ~chosen] = grouped.NOT_JUDGED
+        open_ = chosen
+    messages = grouped.read_messages(store, np.flatnonzero(open_))
+    prompts: dict[int, list[dict]] = {}
+    chars: list[int] = []
+    for row, conversation in messages.items():
+        prompt, why = judge.pointwise.prompt_for(conversation, pool.lang[row])
+        if prompt is None:
+            status[row] = why
+        else:
+            prompts[row] = prompt
+            chars.append(sum(len(m["content"] or "") for m in conversation))
+    rows = np.asarray(sorted(prompts), dtype=np.int64)
+    sizes = (
+        np.bincount(pool.group[rows], minlength=len(pool.group_names))
+        if len(rows)
+        else (np.zeros(0, dtype=np.int64))
+    )
+    sizes = sizes[sizes > 0]
+    pointwise_calls = cached = pointwise_tokens = 0
+    if o.mode == grouped.FUNNEL:
+        pointwise_calls = len(rows)
+        pointwise_tokens = sum(len(prompts[r][0]["content"]) for r in rows.tolist())
+        pointwise_tokens //= CHARS_PER_TOKEN
+        try:
+            identity_known = bool(judge.backend.identity())
+        except CurateError:  # a local model is known by its weights' hash: only once loaded
+            identity_known = False
+        if identity_known:
+            from curate.judge.calls import Asker
+
+            asker = Asker(
+                judge.backend, CallCache(store.root, judge.name), judge.pointwise.template
+            )
+            cached = pointwise_calls - asker.pending(
+                [Request((pool.ids[r],), prompts[r]) for r in rows.tolist()]
+            )
+        spans = [funnel.band(n, o.quota, o.band) for n in sizes.tolist()]
+        band = np.asarray([stop - start for start, stop in spans], dtype=np.int64)
+        adaptive = band > 0  # a band always holds the cut
+    else:
+        band = sizes.astype(np.int64)
+        adaptive = band > o.quota
+    first = 2 * int(design.sparse_pairs(band, o.opponents).sum()) if len(band) else 0
+    per_round = (band * o.opponents + 1) // 2  # each item meets at most m more per round
+    later = 2 * (o.rounds - 1) * int(per_round[adaptive].sum()) if len(band) else 0
+    mean_chars = float(np.mean(chars)) if chars else 0.0
+    template_chars = len(judge.pair_template.text)
+    skipped: dict[str, int] = {}
+    for why in status[(status != None)].tolist():  # noqa: E711
+        skipped[why] = skipped.get(why, 0) + 1
+    return GroupPlan(
+        mode=o.mode,
+        rows=len(pool.ids),
+        groups=int(len(sizes)),
+        skipped=skipped,
+        pointwise_calls=pointwise_calls,
+        pointwise_cached=cached,
+        pointwise_prompt_tokens=pointwise_tokens,
+        first_round_calls=first,
+        adaptive_calls_at_most=later,
+        pair_prompt_tokens=(template_chars + 2 * mean_chars) / CHARS_PER_TOKEN,
+        max_new_tokens=judge.pointwise.max_new_tokens,
+    )
+
+
+def print_group_plan(p: GroupPlan, console: Any) -> None:
+    skipped = ", ".join(f"{k} {v:,}" for k, v in sorted(p.skipped.items())) or "none"
+    pair_calls = p.first_round_calls + p.adaptive_calls_at_most
+    lines = [
+        f"judge plan ({p.mode}): {p.rows:,} conversations in {p.groups:,} groups to judge; "
+        f"not judged: {skipped}"
+    ]
+    if p.mode == grouped.FUNNEL:
+        lines.append(
+            f"  pointwise: {p.pointwise_calls:,} calls (the top of each cluster), "
+            f"{p.pointwise_cached:,} already in the cache; about "
+            f"{p.pointwise_prompt_tokens:,} prompt tokens"
+        )
+    lines.append(
+        f"  pairwise, both orders: {p.first_round_calls:,} calls in the first round, at most "
+        f"{p.adaptive_calls_at_most:,} more near the cut; about "
+        f"{round(pair_calls * p.pair_prompt_tokens):,} prompt tokens at most"
+    )
+    lines.append(
+        f"  at most {p.calls_at_most:,} calls and {p.calls_at_most * p.max_new_tokens:,} "
+        "completion tokens; calls in the store's cache are not made again, a reply that does "
+        "not parse costs one more call"
+    )
+    console.print("\n".join(lines))
+
+
+def run_grouped(
+    store: Store, judge: grouped.GroupedJudge, overwrite: bool = False, progress: Any = None
+) -> StageResult:
+    """Judge the store's groups into the judge's sidecar (the backend is loaded here)."""
+    store.require_base()
+    judge.load()
+    try:
+        return run_stage(store, judge.stage(store), overwrite=overwrite, progress=progress)
+    finally:
+        judge.backend.close()
+
+
 def run_judge(
     store: Store,
     judge: PointwiseJudge,
@@ -108,5 +251,93 @@ def show_judged(store: Store, key: str, n: int, console: Any) -> None:
             fields["question"][:300],
             fields["answer"][:300],
             (call.raw if call is not None and call.raw else "(not in the cache)")[-600:],
+        )
+    console.print(out)
+
+
+def _last_calls(store: Store, judge_name: str) -> dict[tuple[str, ...], Any]:
+    """The latest attempt of each call in the cache, by the ids it showed in order."""
+    out: dict[tuple[str, ...], Any] = {}
+    for call in CallCache(store.root, judge_name).calls.values():
+        known = out.get(call.ids)
+        if known is None or call.attempt > known.attempt:
+            out[call.ids] = call
+    return out
+
+
+def _side(messages: list[dict], width: int = 300) -> str:
+    from curate.judge.templates import conversation_fields
+
+    fields = conversation_fields(messages)
+    return f"Q: {fields['question'][:width]}\n\nA: {fields['answer'][:width]}"
+
+
+def _said(call: Any) -> str:
+    if call is None:
+        return "(not in the cache)"
+    if call.raw is None:
+        return f"(backend failed: {call.error})"
+    return call.raw[-400:]
+
+
+def _winner(judge: grouped.GroupedJudge, call: Any, a_first: bool) -> str:
+    """A call's verdict in the table's terms (conversation A or B wins), whatever the order."""
+    if call is None or call.raw is None:
+        return "no call"
+    verdict = judge.pair_template.parse(call.raw)
+    if not verdict.ok:
+        return f"failed ({verdict.status})"
+    if verdict.value == "C":
+        return "tie"
+    return f"{'A' if (verdict.value == 'A') == a_first else 'B'} wins"
+
+
+def show_pairs(store: Store, judge: grouped.GroupedJudge, n: int, console: Any) -> None:
+    """The first ``n`` judged pairs (by group, then rank): both sides, both verdicts, rationales."""
+    from rich.table import Table
+
+    from curate.errors import StoreError
+
+    if judge.sidecar not in store.sidecars():
+        raise StoreError(
+            f"{store.root} has no {judge.sidecar} yet: run `curate judge --mode "
+            f"{judge.options.mode}` first"
+        )
+    judge.load_templates()
+    p = judge.prefix
+    table = store.read(columns=["id", "messages"], sidecars=[judge.sidecar]).to_pylist()
+    by_id = {r["id"]: r for r in table}
+    compared = [r for r in table if r[f"{p}_comparisons"]]
+    compared.sort(key=lambda r: (r[f"{p}_group"] or "", r[f"{p}_rank"] or 0, r["id"]))
+    pairs: list[tuple[str, str, float]] = []
+    seen: set[tuple[str, str]] = set()
+    for r in compared:
+        for other, outcome in zip(r[f"{p}_opponents"], r[f"{p}_outcomes"]):
+            key = tuple(sorted((r["id"], other)))
+            if key not in seen:
+                seen.add(key)
+                pairs.append((r["id"], other, outcome))
+    calls = _last_calls(store, judge.name)
+    out = Table(
+        title=f"{judge.sidecar}: {len(seen):,} pairs judged in both orders",
+        title_justify="left",
+        show_lines=True,
+    )
+    for column in ("group", "conversation A", "conversation B", "verdicts", "the judge's replies"):
+        out.add_column(column, overflow="fold")
+    for a, b, outcome in pairs[:n]:
+        first, second = calls.get((a, b)), calls.get((b, a))
+        verdicts = [
+            f"A shown first: {_winner(judge, first, a_first=True)}",
+            f"B shown first: {_winner(judge, second, a_first=False)}",
+            f"A's result: {outcome:g}",
+            f"ranks: {by_id[a][f'{p}_rank']} vs {by_id[b][f'{p}_rank']}",
+        ]
+        out.add_row(
+            by_id[a][f"{p}_group"] or "",
+            _side(by_id[a]["messages"]),
+            _side(by_id[b]["messages"]),
+            "\n".join(verdicts),
+            f"A first:\n{_said(first)}\n\nB first:\n{_said(second)}",
         )
     console.print(out)

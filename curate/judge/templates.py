@@ -4,7 +4,10 @@ A template is plain text with ``{placeholder}`` fields (``{{`` and ``}}`` for li
 braces), rendered as the judge's user message. Only these fields exist:
 
 * pointwise templates: ``{history}``, ``{question}``, ``{answer}``, ``{language}``;
-* pairwise templates: ``{history}``, ``{question}``, ``{answer_a}``, ``{answer_b}``, ``{language}``.
+* pairwise templates: ``{answer_a}``, ``{answer_b}``, and either the one prompt both answer
+  (``{history}``, ``{question}``, ``{language}``: two answers to one prompt, a prompt group)
+  or each conversation's own (``{history_a}``, ``{question_a}``, ``{language_a}``, and the
+  same for ``b``: two conversations of a tag cluster, with different prompts).
 
 A template with any other field (a typo, ``{0}``, ``{answer.upper}``, a format spec) fails
 at load time with a :class:`~curate.errors.CurateError`, and rendering without a value for
@@ -20,7 +23,9 @@ are not rated.
 Presets: ``pointwise`` (the default; reference-free rubric, ``[[n]]`` on 1-10),
 ``prometheus2`` and ``m-prometheus`` (Prometheus-2 absolute grading and its multilingual
 variant, ``[RESULT] n`` on 1-5), ``pairwise`` (the judge answers first, ignores order and
-length, ends with ``[[A]]``, ``[[B]]`` or ``[[C]]``). Our own wording throughout.
+length, ends with ``[[A]]``, ``[[B]]`` or ``[[C]]``; two answers to one prompt) and
+``pairwise-cluster`` (the same for two conversations of one tag cluster, each reply judged
+against its own question). Our own wording throughout.
 """
 
 from __future__ import annotations
@@ -36,8 +41,22 @@ from curate.judge import parse
 POINTWISE, PAIRWISE = "pointwise", "pairwise"
 FIELDS = {
     POINTWISE: ("history", "question", "answer", "language"),
-    PAIRWISE: ("history", "question", "answer_a", "answer_b", "language"),
+    PAIRWISE: (
+        "history",
+        "question",
+        "language",
+        "answer_a",
+        "answer_b",
+        "history_a",
+        "question_a",
+        "language_a",
+        "history_b",
+        "question_b",
+        "language_b",
+    ),
 }
+#: the fields of a pairwise template that show ONE prompt: both answers must reply to it
+SHARED_PROMPT = ("history", "question", "language")
 #: the fields a template of each kind must use, or it cannot show what is judged
 REQUIRED = {POINTWISE: ("answer",), PAIRWISE: ("answer_a", "answer_b")}
 
@@ -54,8 +73,11 @@ PRESETS = {
     "prometheus2": (POINTWISE, "prometheus"),
     "m-prometheus": (POINTWISE, "prometheus"),
     "pairwise": (PAIRWISE, "pairwise"),
+    "pairwise-cluster": (PAIRWISE, "pairwise"),
 }
 DEFAULT_PRESET = "pointwise"
+#: the pairwise preset for each kind of group: answers to one prompt, or a tag cluster
+PAIRWISE_PRESETS = {"prompt": "pairwise", "tag": "pairwise-cluster"}
 
 NO_HISTORY = "(none: this is the first turn)"
 
@@ -102,6 +124,12 @@ class Template:
     def render(self, **values: str) -> str:
         """The prompt with every field filled; values may include fields this one does not use."""
         missing = [f for f in self.placeholders if not isinstance(values.get(f), str)]
+        if missing and self.kind == PAIRWISE and set(missing) <= set(SHARED_PROMPT):
+            raise CurateError(
+                f"judge template {self.name!r} shows one prompt that both answers reply to, "
+                "but these two conversations have different prompts: use the "
+                "pairwise-cluster preset, or a template with {question_a} and {question_b}"
+            )
         if missing:
             raise CurateError(
                 f"judge template {self.name!r} needs a text value for "
@@ -111,6 +139,11 @@ class Template:
             literal + (values[field] if field is not None else "")
             for literal, field, _, _ in string.Formatter().parse(self.text)
         )
+
+    @property
+    def shared_prompt(self) -> bool:
+        """Whether this pairwise template shows one prompt that both answers reply to."""
+        return any(f in SHARED_PROMPT for f in self.placeholders)
 
     def parse(self, reply: str | None) -> parse.Verdict:
         """The judge's reply parsed with this template's verdict format."""
@@ -219,14 +252,32 @@ def conversation_fields(messages: list[dict]) -> dict[str, str]:
     }
 
 
-def pairwise_fields(messages_a: list[dict], messages_b: list[dict]) -> dict[str, str]:
-    """The fields for comparing two replies to the same prompt (same turns before the last)."""
+def pairwise_fields(
+    messages_a: list[dict],
+    messages_b: list[dict],
+    language_a: str | None = None,
+    language_b: str | None = None,
+) -> dict[str, str]:
+    """The fields for comparing conversation A with conversation B.
+
+    Each side's ``history_*``, ``question_*``, ``answer_*`` and ``language_*`` always;
+    the shared ``history``, ``question`` and ``language`` only when both reply to the same
+    prompt (the same turns before the last), so that a template showing one prompt
+    cannot be rendered for two different ones.
+    """
     a, b = conversation_fields(messages_a), conversation_fields(messages_b)
-    if messages_a[:-1] != messages_b[:-1]:
-        raise CurateError("pairwise judging needs two replies to the same prompt")
-    return {
-        "history": a["history"],
-        "question": a["question"],
+    fields = {
+        "history_a": a["history"],
+        "question_a": a["question"],
         "answer_a": a["answer"],
+        "language_a": language_name(language_a),
+        "history_b": b["history"],
+        "question_b": b["question"],
         "answer_b": b["answer"],
+        "language_b": language_name(language_b),
     }
+    if messages_a[:-1] == messages_b[:-1]:
+        fields.update(
+            history=a["history"], question=a["question"], language=language_name(language_a)
+        )
+    return fields

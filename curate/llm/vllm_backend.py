@@ -11,7 +11,9 @@ wrote one) and go to ``LLM.generate`` in one call: vLLM schedules the batches.
 Each request carries ``seed``, so a sampled reply does not depend on its batch.
 ``json_schema`` becomes structured output where the installed vLLM has it:
 ``StructuredOutputsParams(json=...)`` (newer) or ``GuidedDecodingParams(json=...)``
-(older), else plain generation (callers parse strictly anyway).
+(older), else plain generation (callers parse strictly anyway). ``top_logprobs``
+becomes vLLM's ``logprobs`` and comes back as :attr:`Generation.tokens`
+(:func:`completion_tokens`), in the OpenAI backend's shape.
 
 vLLM is not a dependency of ``curate`` (``pip install vllm`` on a CUDA machine,
 or the ``gpu`` extra); without it :meth:`VLLMBackend.load` raises a clear error.
@@ -19,6 +21,9 @@ or the ``gpu`` extra); without it :meth:`VLLMBackend.load` raises a clear error.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +59,58 @@ def structured_output_option(schema: dict | None) -> dict[str, Any]:
         return {"guided_decoding": GuidedDecodingParams(json=schema)}
     except ImportError:
         return {}
+
+
+def _log_add(a: float, b: float) -> float:
+    """log(exp(a) + exp(b)) without overflow; -inf is a probability of 0."""
+    high, low = max(a, b), min(a, b)
+    return high if low == -math.inf else high + math.log1p(math.exp(low - high))
+
+
+def token_decoder(tokenizer: Any) -> Callable[[int], str]:
+    """One token id to its text, ``tokenizer.decode([id])``, cached (a vocabulary is fixed).
+
+    We decode ids ourselves rather than read ``Logprob.decoded_token``: vLLM versions
+    disagree on it (None; the raw vocabulary piece, ``"Ġ8"`` for a byte-level BPE;
+    or ``decode([id])``), and the judge needs one meaning, the one the OpenAI-compatible
+    server sends: the token's own text, leading space included.
+    """
+
+    @cache
+    def decode(token_id: int) -> str:
+        return tokenizer.decode([token_id]) or ""
+
+    return decode
+
+
+def completion_tokens(
+    completion: Any, decode: Callable[[int], str]
+) -> list[tuple[str, dict[str, float]]] | None:
+    """A vLLM ``CompletionOutput``'s logprobs as ``(token, {alternative: logprob})`` per token.
+
+    The same shape as the OpenAI backend's: position i holds the text of
+    ``completion.token_ids[i]`` and the alternatives vLLM returned there (the top ones,
+    plus the sampled token when it ranks lower). Alternatives whose texts coincide (bytes
+    of one character, each decoded alone) add up. None when vLLM returned no logprobs, a
+    position has none, or they do not line up with the tokens: the text still counts.
+    """
+    positions = getattr(completion, "logprobs", None)
+    ids = getattr(completion, "token_ids", None)
+    if not positions or ids is None or len(positions) != len(ids):
+        return None
+    tokens = []
+    try:
+        for token_id, alternatives in zip(ids, positions):
+            if not alternatives:
+                return None
+            texts: dict[str, float] = {}
+            for alt_id, entry in alternatives.items():
+                text, logprob = decode(int(alt_id)), float(entry.logprob)
+                texts[text] = _log_add(texts[text], logprob) if text in texts else logprob
+            tokens.append((decode(int(token_id)), texts))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return tokens
 
 
 class VLLMBackend(GenerationBackend):
@@ -174,7 +231,9 @@ class VLLMBackend(GenerationBackend):
             seed=params.seed,
             stop=list(params.stop) or None,
             **structured_output_option(params.json_schema),
+            **({"logprobs": params.top_logprobs} if params.top_logprobs else {}),
         )
+        decode = token_decoder(self.renderer.tokenizer) if params.top_logprobs else None
         encoded = self.renderer.encode(prompts)
         results: list[Generation] = []
         rows: list[int] = []
@@ -202,5 +261,6 @@ class VLLMBackend(GenerationBackend):
                 len(out.prompt_token_ids or encoded[row]),
                 len(completion.token_ids),
                 FINISH_LENGTH if reason == "length" and not stopped else FINISH_STOP,
+                completion_tokens(completion, decode) if decode else None,
             )
         return results

@@ -12,6 +12,7 @@ from curate.errors import CurateError
 from curate.judge.templates import (
     DEFAULT_PRESET,
     FIELDS,
+    SHARED_PROMPT,
     NO_HISTORY,
     PAIRWISE,
     POINTWISE,
@@ -42,7 +43,15 @@ def test_every_preset_renders_every_placeholder_it_declares(name):
     template = load_template(name)
     kind, verdict = PRESETS[name]
     assert (template.kind, template.verdict) == (kind, verdict)
-    assert set(template.placeholders) == set(FIELDS[kind])  # our presets use every field
+    # our presets use every field of their kind (a pairwise one: one prompt, or each side's)
+    wanted = set(FIELDS[kind])
+    if kind == "pairwise":
+        wanted -= (
+            {f"{f}_{s}" for f in SHARED_PROMPT for s in "ab"}
+            if template.shared_prompt
+            else set(SHARED_PROMPT)
+        )
+    assert set(template.placeholders) == wanted
     prompt = template.render(**_values(kind))
     for field in template.placeholders:
         assert f"<<{field.upper()}>>" in prompt
@@ -79,7 +88,7 @@ def test_pairwise_prompt_labels_both_answers_and_its_rules():
     template = load_template("pairwise")
     a = CHAT[:-1] + [{"role": "assistant", "content": "ANSWER-ONE"}]
     b = CHAT[:-1] + [{"role": "assistant", "content": "ANSWER-TWO"}]
-    prompt = template.render(**pairwise_fields(a, b), language=language_name("zh-Hant"))
+    prompt = template.render(**pairwise_fields(a, b, "zh-Hant", "zh-Hant"))
     assert prompt.index("[Reply A]") < prompt.index("ANSWER-ONE") < prompt.index("[End of reply A]")
     assert prompt.index("[Reply B]") < prompt.index("ANSWER-TWO") < prompt.index("[End of reply B]")
     assert "yourself" in prompt and "length" in prompt and "order" in prompt
@@ -110,10 +119,25 @@ def test_a_conversation_without_a_final_reply_is_an_error(messages):
         conversation_fields(messages)
 
 
-def test_pairwise_needs_the_same_prompt():
+def test_a_one_prompt_template_refuses_two_prompts():
     other = [{"role": "user", "content": "different"}, CHAT[-1]]
-    with pytest.raises(CurateError, match="same prompt"):
-        pairwise_fields(CHAT, other)
+    fields = pairwise_fields(CHAT, other, "zh-Hant", "en")
+    assert "question" not in fields and fields["question_b"] == "different"
+    with pytest.raises(CurateError, match="different prompts: use the pairwise-cluster"):
+        load_template("pairwise").render(**fields)
+
+
+def test_the_cluster_template_shows_each_conversation_with_its_own_question():
+    template = load_template("pairwise-cluster")
+    assert template.kind == "pairwise" and not template.shared_prompt
+    assert load_template("pairwise").shared_prompt
+    other = [{"role": "user", "content": "QUESTION-TWO"}, {"role": "assistant", "content": "ANS-2"}]
+    prompt = template.render(**pairwise_fields(CHAT, other, "zh-Hant", "ru"))
+    assert prompt.index("列出它們") < prompt.index("[Reply A]") < prompt.index("中正區")
+    assert prompt.index("[End of reply A]") < prompt.index("QUESTION-TWO") < prompt.index("ANS-2")
+    assert "Traditional Chinese (zh-Hant)" in prompt and "Russian (ru)" in prompt
+    assert "Be brief." in prompt  # conversation A's earlier turns
+    assert template.parse(prompt).status == "ambiguous"  # the instructions are no verdict
 
 
 def test_language_names():

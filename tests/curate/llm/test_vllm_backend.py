@@ -1,12 +1,13 @@
 """The vLLM backend: only what runs without vLLM (it needs a CUDA machine)."""
 
+import math
 import sys
 
 import pytest
 
 from curate.errors import CurateError
 from curate.llm import GenerationParams, resolve_backend
-from curate.llm.vllm_backend import structured_output_option
+from curate.llm.vllm_backend import completion_tokens, structured_output_option, token_decoder
 
 
 def test_missing_vllm_is_a_clear_error(tiny_lm_dir, monkeypatch):
@@ -20,6 +21,26 @@ def test_missing_vllm_is_a_clear_error(tiny_lm_dir, monkeypatch):
 
 def test_no_schema_no_structured_output():
     assert structured_output_option(None) == {}
+
+
+def fake_logprobs(scores, token_ids, k):
+    """vLLM's shape: per position, ``{token id: Logprob}`` for the top k and the sampled id."""
+    from types import SimpleNamespace
+
+    positions = []
+    for step, sampled in zip(scores, token_ids):
+        logprobs = step[0].float().log_softmax(-1)
+        ranks = logprobs.argsort(descending=True).tolist()
+        chosen = ranks[:k] + ([sampled] if sampled not in ranks[:k] else [])
+        positions.append(
+            {
+                i: SimpleNamespace(
+                    logprob=float(logprobs[i]), rank=ranks.index(i) + 1, decoded_token=None
+                )
+                for i in chosen
+            }
+        )
+    return positions
 
 
 class FakeVLLM:
@@ -37,6 +58,7 @@ class FakeVLLM:
         fake = self
         self.llm_kwargs: dict = {}
         self.sampling_kwargs: list[dict] = []
+        self.outputs: list = []  # the last generate call's outputs
         self.sampling_params = SimpleNamespace()
         if structured == "new":
             self.sampling_params.StructuredOutputsParams = lambda json: ("structured", json)
@@ -57,17 +79,25 @@ class FakeVLLM:
                 outputs = []
                 for prompt in prompts:
                     ids = prompt["prompt_token_ids"]
-                    out = local.model.generate(
+                    result = local.model.generate(
                         torch.tensor([ids]),
                         max_new_tokens=sampling["max_tokens"],
                         do_sample=False,
                         eos_token_id=local.eos_ids,
                         pad_token_id=local.pad_id,
-                    )[0, len(ids) :].tolist()
+                        output_scores=True,
+                        return_dict_in_generate=True,
+                    )
+                    out = result.sequences[0, len(ids) :].tolist()
                     text = local.tokenizer.decode(out, skip_special_tokens=True)
                     reason = "length" if len(out) == sampling["max_tokens"] else "stop"
                     completion = SimpleNamespace(text=text, token_ids=out, finish_reason=reason)
+                    if sampling.get("logprobs"):
+                        completion.logprobs = fake_logprobs(
+                            result.scores, out, sampling["logprobs"]
+                        )
                     outputs.append(SimpleNamespace(prompt_token_ids=ids, outputs=[completion]))
+                fake.outputs = outputs
                 return outputs
 
         def SamplingParams(**kwargs):  # noqa: N802 (vLLM's name)
@@ -102,3 +132,106 @@ def test_glue_with_a_fake_vllm(tiny_backend, tiny_lm_dir, monkeypatch, structure
     expected = {"new": "structured_outputs", "old": "guided_decoding", None: None}[structured]
     assert {"structured_outputs", "guided_decoding"} & set(sent) == ({expected} - {None})
     assert backend.identity()["vllm"] == "fake"
+
+
+def _completion(token_ids, positions):
+    """A ``CompletionOutput`` stand-in: ids, and per position ``{id: logprob}`` as Logprobs."""
+    from types import SimpleNamespace
+
+    logprobs = None
+    if positions is not None:
+        logprobs = [
+            None if p is None else {i: SimpleNamespace(logprob=v, rank=None) for i, v in p.items()}
+            for p in positions
+        ]
+    return SimpleNamespace(token_ids=token_ids, logprobs=logprobs)
+
+
+VOCAB = {1: "Rating", 2: ":", 3: " [[", 4: "8", 5: "9", 6: "]]", 7: " 8", 8: "\ufffd", 9: "\ufffd"}
+
+
+def test_completion_tokens_mirror_the_openai_shape():
+    from curate.judge import parse
+
+    completion = _completion(
+        [1, 2, 3, 4, 6],
+        [{1: -0.1}, {2: -0.2}, {3: -0.3}, {4: -0.5, 5: -1.5, 7: -2.0}, {6: -0.01}],
+    )
+    tokens = completion_tokens(completion, VOCAB.__getitem__)
+    assert [t for t, _ in tokens] == ["Rating", ":", " [[", "8", "]]"]
+    assert tokens[3][1] == {"8": -0.5, "9": -1.5, " 8": -2.0}
+    # the judge finds the rating token in them, and its distribution there
+    position = parse.rating_position([t for t, _ in tokens])
+    assert position == 3
+    assert 8 < parse.expected_rating(tokens[position][1]) < 9
+
+
+def test_completion_tokens_add_up_alternatives_with_one_text():
+    tokens = completion_tokens(_completion([8], [{8: -1.0, 9: -1.0, 4: -math.inf}]), VOCAB.get)
+    assert tokens[0][0] == "\ufffd"
+    assert tokens[0][1]["\ufffd"] == pytest.approx(-1.0 + math.log(2))
+    assert tokens[0][1]["8"] == -math.inf
+
+
+@pytest.mark.parametrize(
+    "completion",
+    [
+        _completion([1, 2], None),  # not asked for, or not returned
+        _completion([1, 2], []),
+        _completion([1, 2], [{1: -0.1}]),  # does not line up with the tokens
+        _completion([1, 2], [{1: -0.1}, None]),  # a position without logprobs
+        _completion([1, 2], [{1: -0.1}, {}]),
+        _completion([1, 2], [{1: -0.1}, {2: "not a number"}]),
+    ],
+)
+def test_completion_tokens_missing_or_malformed_is_none(completion):
+    assert completion_tokens(completion, VOCAB.__getitem__) is None
+
+
+def test_completion_tokens_without_a_logprobs_attribute_is_none():
+    from types import SimpleNamespace
+
+    assert completion_tokens(SimpleNamespace(token_ids=[1]), VOCAB.__getitem__) is None
+
+
+def test_token_decoder_decodes_each_id_once():
+    calls = []
+
+    class Tokenizer:
+        def decode(self, ids):
+            calls.append(ids)
+            return VOCAB.get(ids[0])
+
+    decode = token_decoder(Tokenizer())
+    assert [decode(3), decode(3), decode(4), decode(99)] == [" [[", " [[", "8", ""]
+    assert calls == [[3], [4], [99]]
+
+
+def test_top_logprobs_through_a_fake_vllm(tiny_backend, tiny_lm_dir, monkeypatch):
+    from curate.testing.chat_server import SAMPLE_PROMPTS
+
+    fake = FakeVLLM(tiny_backend, None)
+    monkeypatch.setitem(sys.modules, "vllm", fake)
+    monkeypatch.setitem(sys.modules, "vllm.sampling_params", fake.sampling_params)
+    backend = resolve_backend("vllm", str(tiny_lm_dir))
+    backend.load()
+    prompts = [SAMPLE_PROMPTS[0], [], SAMPLE_PROMPTS[1]]
+    plain = backend.generate(prompts, GenerationParams(max_new_tokens=6))
+    assert "logprobs" not in fake.sampling_kwargs[-1]
+    assert all(g.tokens is None for g in plain)
+    out = backend.generate(prompts, GenerationParams(max_new_tokens=6, top_logprobs=3))
+    assert fake.sampling_kwargs[-1]["logprobs"] == 3
+    assert [g.text for g in out] == [g.text for g in plain] and out[1].tokens is None
+    tokenizer = tiny_backend.tokenizer
+    for g, sent in zip((out[0], out[2]), fake.outputs):
+        completion = sent.outputs[0]
+        assert len(g.tokens) == g.completion_tokens == len(completion.token_ids)
+        assert [t for t, _ in g.tokens] == [tokenizer.decode([i]) for i in completion.token_ids]
+        positions = zip(g.tokens, completion.token_ids, completion.logprobs)
+        for (text, alternatives), sampled, raw in positions:
+            assert 3 <= len(raw) <= 4  # the top 3, and the sampled id where it ranks lower
+            assert set(alternatives) == {tokenizer.decode([i]) for i in raw}
+            # ids that decode alike (bytes of one character) add up; none is lost
+            mass = sum(math.exp(v) for v in alternatives.values())
+            assert mass == pytest.approx(sum(math.exp(e.logprob) for e in raw.values()))
+            assert alternatives[text] >= raw[sampled].logprob
