@@ -56,7 +56,8 @@ def first_round(n_items: int, m: int, seed: int = 0) -> np.ndarray:
     connected), an extra random matching when m is odd, duplicates dropped; then items
     left short of m opponents are paired among themselves, then with the least-met items,
     never repeating a pair. Degrees come out m or m+1 when n_items > m + 1; with fewer
-    items it is the round robin.
+    items it is the round robin. With m = 1 it is a random path, the sparsest design that
+    is connected.
     """
     if n_items < 2 or m < 1:
         return np.zeros((0, 2), dtype=np.int64)
@@ -64,6 +65,9 @@ def first_round(n_items: int, m: int, seed: int = 0) -> np.ndarray:
         a, b = np.triu_indices(n_items, k=1)
         return np.stack([a, b], axis=1).astype(np.int64)
     rng = np.random.default_rng(seed)
+    if m == 1:  # the sparsest connected design: a random path (its inner items meet two)
+        perm = rng.permutation(n_items)
+        return _canon(np.stack([perm[:-1], perm[1:]], axis=1))
     edges: set[tuple[int, int]] = set()
     met: list[set[int]] = [set() for _ in range(n_items)]
     deg = np.zeros(n_items, dtype=np.int64)

@@ -390,11 +390,11 @@ class GroupedJudge:
                 status[r], tokens[r] = answer.status, answer.tokens
                 if score is not None:
                     rating[r] = score
-            groups, bands = self._bands(pool, rating)
+            groups = self._bands(pool, rating)
         else:
             for r in judged.tolist():
                 status[r] = STATUS_OK
-            groups, bands = self._groups(pool, judged)
+            groups = self._groups(pool, judged)
 
         length = None
         if o.length_covariate:
@@ -430,31 +430,30 @@ class GroupedJudge:
             n_boot=o.bootstrap,
         )
         self.tournament = t
-        return self._columns(pool, status, rating, tokens, t, groups, bands)
+        return self._columns(pool, status, rating, tokens, t, groups)
 
     def _pair_prompt(self, messages, pool: Pool, x: int, y: int) -> list[dict]:
         fields = templates.pairwise_fields(messages[x], messages[y], pool.lang[x], pool.lang[y])
         return [{"role": "user", "content": self.pair_template.render(**fields)}]
 
-    def _groups(self, pool: Pool, judged: np.ndarray) -> tuple[list[Group], None]:
+    def _groups(self, pool: Pool, judged: np.ndarray) -> list[Group]:
         """pairwise: every judged row of each group, in base order; the quota is the cut."""
         if not len(judged):
-            return [], None
+            return []
         order = judged[np.argsort(pool.group[judged], kind="stable")]
         codes = pool.group[order]
         return [
             Group(rows, self.options.quota, str(pool.group_names[pool.group[rows[0]]]))
             for rows in np.split(order, np.flatnonzero(np.diff(codes)) + 1)
-        ], None
+        ]
 
-    def _bands(self, pool: Pool, rating: np.ndarray) -> tuple[list[Group], list[int]]:
-        """funnel: per cluster, the rated rows around the cut; and where each band starts."""
+    def _bands(self, pool: Pool, rating: np.ndarray) -> list[Group]:
+        """funnel: per cluster, the rated rows around the cut (their quota: the cut in the band)."""
         o = self.options
         rated = np.flatnonzero(~np.isnan(rating))
         groups: list[Group] = []
-        starts: list[int] = []
         if not len(rated):
-            return groups, starts
+            return groups
         order = rated[np.argsort(pool.group[rated], kind="stable")]
         codes = pool.group[order]
         for rows in np.split(order, np.flatnonzero(np.diff(codes)) + 1):
@@ -463,10 +462,9 @@ class GroupedJudge:
             if stop > start:
                 name = str(pool.group_names[pool.group[rows[0]]])
                 groups.append(Group(ranked[start:stop], o.quota - start, name))
-                starts.append(start)
-        return groups, starts
+        return groups
 
-    def _columns(self, pool, status, rating, tokens, t: Tournament, groups, bands) -> pa.Table:
+    def _columns(self, pool, status, rating, tokens, t: Tournament, groups) -> pa.Table:
         o = self.options
         n = len(pool.ids)
         has_comparison = t.comparisons > 0
@@ -493,14 +491,10 @@ class GroupedJudge:
                 continue
             rank[rows] = np.arange(1, len(rows) + 1)
             rank_lower[rows], rank_upper[rows] = funnel.tie_interval(score[rows])
-        if o.mode == PAIRWISE:
-            ok = has_comparison & (rank > 0)
-            rank_lower[ok], rank_upper[ok] = t.rank_lower[ok], t.rank_upper[ok]
-        else:
-            for group, start in zip(groups, bands):
-                rows = group.rows[has_comparison[group.rows]]
-                rank_lower[rows] = start + t.rank_lower[rows]
-                rank_upper[rows] = start + t.rank_upper[rows]
+        # compared rows: the bootstrap's spread of ranks, around the rank they have here
+        ok = has_comparison & (rank > 0) & (t.rank > 0)
+        rank_lower[ok] = np.maximum(1, rank[ok] - (t.rank[ok] - t.rank_lower[ok]))
+        rank_upper[ok] = rank[ok] + (t.rank_upper[ok] - t.rank[ok])
         opponents, outcomes = opponents_of(t, n)
         ids = pool.ids
         group_name = [str(pool.group_names[g]) if g >= 0 else None for g in pool.group.tolist()]
