@@ -112,7 +112,10 @@ def run_step(step: Step) -> Any:
     from curate.config import typed_values
 
     command, kwargs = step_command(step)
-    positional = {"store": step.store, **({"inputs": step.inputs} if step.stage == "ingest" else {})}
+    positional = {
+        "store": step.store,
+        **({"inputs": step.inputs} if step.stage == "ingest" else {}),
+    }
     kwargs.update(typed_values(command, positional, step.stage))
     with click.Context(cli, info_name="curate") as root:
         return root.invoke(command, **kwargs)

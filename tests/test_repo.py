@@ -40,4 +40,6 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     assert joined.column_names == ["id", "lang", "length_score"] and joined.num_rows == 5
     assert len(examples) == 2
     chars = namespace["store"].read(columns=["n_chars"], sidecars=["score.chars"])
-    assert chars.column("chars_score").to_pylist() == [float(n) for n in chars["n_chars"].to_pylist()]
+    assert chars.column("chars_score").to_pylist() == [
+        float(n) for n in chars["n_chars"].to_pylist()
+    ]

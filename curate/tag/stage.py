@@ -222,7 +222,10 @@ def run_normalize(
         if canonical is not None and raw_tag != canonical:
             variants.setdefault(canonical, []).append(raw_tag)
     tag_table = sorted(
-        ({"tag": t, "count": c, "terms": sorted(variants.get(t, []))[:10]} for t, c in counts.items()),
+        (
+            {"tag": t, "count": c, "terms": sorted(variants.get(t, []))[:10]}
+            for t, c in counts.items()
+        ),
         key=lambda r: (-r["count"], r["tag"]),
     )
     table = pa.table(

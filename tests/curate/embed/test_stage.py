@@ -91,7 +91,9 @@ def test_embed_other_options_conflict_unless_overwrite(small_store):
         run_embed(small_store, EmbedOptions(max_chars=80))
     result = run_embed(small_store, EmbedOptions(mode="user"))  # another mode is another sidecar
     assert result.name == "embed.use-multilingual.user"
-    assert run_embed(small_store, EmbedOptions(max_chars=80), overwrite=True).counts["truncated"] == 2
+    assert (
+        run_embed(small_store, EmbedOptions(max_chars=80), overwrite=True).counts["truncated"] == 2
+    )
 
 
 def test_dedup_needs_embeddings_first(small_store):

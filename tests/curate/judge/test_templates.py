@@ -12,11 +12,11 @@ from curate.errors import CurateError
 from curate.judge.templates import (
     DEFAULT_PRESET,
     FIELDS,
-    SHARED_PROMPT,
     NO_HISTORY,
     PAIRWISE,
     POINTWISE,
     PRESETS,
+    SHARED_PROMPT,
     UNKNOWN_LANGUAGE,
     conversation_fields,
     language_name,

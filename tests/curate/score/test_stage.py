@@ -144,7 +144,9 @@ def test_real_conversations_every_row_accounted_for(shared_data, armorm_checkpoi
             assert s == "no_assistant_reply"
         if s == "ends_on_user":
             assert "ends_on_user" in f
-    assert result.counts["status"]["ok"] + result.counts["status"]["truncated"] > 1900  # 256 tiny-tokenizer tokens
+    assert (
+        result.counts["status"]["ok"] + result.counts["status"]["truncated"] > 1900
+    )  # 256 tiny-tokenizer tokens
     assert result.counts["status"].get("truncated", 0) > 0
     truncated = pc.equal(table.column("armorm_tiny_status"), "truncated")
     assert pc.max(pc.filter(table.column("armorm_tiny_tokens"), truncated)).as_py() <= 256
