@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--clusters", type=int, default=5_000)
     ap.add_argument("--select", type=float, default=0.05, help="share of each cluster kept")
     ap.add_argument("--m", type=int, default=6, help="opponents per item near the cut")
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="pairwise rounds (curate judge's default)"
+    )
     ap.add_argument("--conv-tokens", type=float, default=600)
     ap.add_argument("--template-tokens", type=float, default=300)
     ap.add_argument("--answer-tokens", type=float, default=150)
@@ -67,6 +70,7 @@ def main(argv: list[str] | None = None) -> str:
         conv_tokens=args.conv_tokens,
         template_tokens=args.template_tokens,
         answer_tokens=args.answer_tokens,
+        rounds=args.rounds,
     )
 
     def row(name: str, c: Cost) -> str:
@@ -79,7 +83,8 @@ def main(argv: list[str] | None = None) -> str:
         f"Pool: {int(sizes.sum()):,} conversations in {sizes.size:,} clusters (lognormal sizes, "
         f"sigma 1, seed 0: min {sizes.min()}, median {int(np.median(sizes))}, max {sizes.max():,}); "
         f"quota {args.select:g} of each cluster ({int(quota.sum()):,} kept), top-K = 2 x quota "
-        f"pointwise, ceil(quota/2) items near the cut x {args.m} opponents x 2 orders; "
+        f"pointwise, ceil(quota/2) items near the cut x {args.m} opponents x 2 orders in the "
+        f"first round, and at most as many again in each of {args.rounds - 1} later rounds; "
         f"tokens: conversation {args.conv_tokens:g}, template {args.template_tokens:g}, "
         f"answer {args.answer_tokens:g}.",
         "",
@@ -88,8 +93,9 @@ def main(argv: list[str] | None = None) -> str:
         "| plan | LLM calls | prompt tokens | answer tokens | total tokens | tokens vs pointwise |",
         "|---|---:|---:|---:|---:|---:|",
         row("funnel: pointwise top-K", plan.funnel_pointwise),
-        row("funnel: pairwise near the cut", plan.funnel_pairwise),
-        row("**funnel total**", plan.funnel),
+        row("funnel: pairwise near the cut, first round", plan.funnel_pairwise),
+        row(f"funnel: {args.rounds - 1} later rounds near the cut, at most", plan.funnel_adaptive),
+        row("**funnel total, at most**", plan.funnel),
         row("pointwise over everything", plan.pointwise_all),
         row("round robin, both orders", plan.round_robin),
     ]

@@ -105,7 +105,7 @@ def fitting(prompts: list[list[dict]], tokenizer: Any, limit: int) -> list[list[
 
 
 def funnel_plan(
-    total: int = 1_000_000, clusters: int = 5_000, select: float = 0.05, m: int = 6
+    total: int = 1_000_000, clusters: int = 5_000, select: float = 0.05, m: int = 6, rounds: int = 3
 ) -> CallPlan:
     """The funnel's calls on ``bench_judge_plan.py``'s pool (same sizes, quota, top-K, near cut)."""
     sizes = cluster_sizes(total, clusters)
@@ -119,6 +119,7 @@ def funnel_plan(
         conv_tokens=600,  # bench_judge_plan's defaults; only the call counts are used here
         template_tokens=300,
         answer_tokens=150,
+        rounds=rounds,
     )
 
 
@@ -160,10 +161,11 @@ def report(
 ) -> str:
     """The markdown: throughput per kind, then the funnel's GPU-hours at those rates."""
     point, pair = runs["pointwise"], runs["pairwise"]
+    pairwise_calls = plan.funnel_pairwise.calls + plan.funnel_adaptive.calls  # at most
     hours = gpu_hours(
         plan.funnel_pointwise.calls,
         point["prompts_per_s"],
-        plan.funnel_pairwise.calls,
+        pairwise_calls,
         pair["prompts_per_s"],
     )
     lines = [
@@ -195,9 +197,9 @@ def report(
         "|---|---:|---:|---:|",
         f"| pointwise top-K | {plan.funnel_pointwise.calls:,} | {point['prompts_per_s']:.2f} "
         f"| {hours[0]:.2f} |",
-        f"| pairwise near the cut | {plan.funnel_pairwise.calls:,} | {pair['prompts_per_s']:.2f} "
-        f"| {hours[1]:.2f} |",
-        f"| **total** | {plan.funnel.calls:,} | | **{hours[2]:.2f}** |",
+        f"| pairwise near the cut, 3 rounds at most | {pairwise_calls:,} "
+        f"| {pair['prompts_per_s']:.2f} | {hours[1]:.2f} |",
+        f"| **total, at most** | {plan.funnel.calls:,} | | **{hours[2]:.2f}** |",
         "",
         f"Pointwise replies that came back with their logprobs: {point['with_logprobs']:,} of "
         f"{point['prompts']:,}.",

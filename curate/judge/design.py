@@ -206,15 +206,18 @@ class CallPlan:
     over every conversation, and a round robin in both orders within each cluster."""
 
     funnel_pointwise: Cost
-    funnel_pairwise: Cost
+    funnel_pairwise: Cost  # the first round
     pointwise_all: Cost
     round_robin: Cost
+    funnel_adaptive: Cost = Cost(0, 0, 0)  # the later rounds near the cut, at their most
 
     @property
     def funnel(self) -> Cost:
-        a, b = self.funnel_pointwise, self.funnel_pairwise
+        parts = (self.funnel_pointwise, self.funnel_pairwise, self.funnel_adaptive)
         return Cost(
-            a.calls + b.calls, a.prompt_tokens + b.prompt_tokens, a.answer_tokens + b.answer_tokens
+            sum(c.calls for c in parts),
+            sum(c.prompt_tokens for c in parts),
+            sum(c.answer_tokens for c in parts),
         )
 
 
@@ -223,6 +226,21 @@ def sparse_pairs(n: np.ndarray, m: int) -> np.ndarray:
     rr = n * (n - 1) // 2
     sparse = (n * m + 1) // 2
     return np.where(n <= m + 1, rr, sparse)
+
+
+def later_pairs_at_most(
+    n: np.ndarray, m: int, rounds: int, first: np.ndarray | None = None
+) -> np.ndarray:
+    """The most pairs rounds 2 .. ``rounds`` can add in groups of n items (m per item a round).
+
+    Each later round gives an item at most m new opponents, so at most ceil(n m / 2) pairs,
+    and no pair is judged twice, so all rounds together add at most the round robin's
+    pairs less the first round's.
+    """
+    n = np.asarray(n, dtype=np.int64)
+    first = sparse_pairs(n, m) if first is None else np.asarray(first, dtype=np.int64)
+    per_round = np.where(n >= 2, (n * m + 1) // 2, 0)
+    return np.minimum((rounds - 1) * per_round, n * (n - 1) // 2 - first)
 
 
 def plan_calls(
@@ -236,6 +254,7 @@ def plan_calls(
     template_tokens: float,
     answer_tokens: float,
     orders: int = 2,
+    rounds: int = 1,
 ) -> CallPlan:
     """Count the judge's calls and tokens for a pool of clusters.
 
@@ -246,7 +265,9 @@ def plan_calls(
     ``orders`` orders. A pointwise pass is n_c calls; a round robin n_c(n_c-1)/2 pairs in
     ``orders`` orders. A pointwise prompt holds one conversation, a pairwise prompt two,
     each plus ``template_tokens``; every call answers ``answer_tokens``. Token counts are
-    rounded to whole tokens.
+    rounded to whole tokens. With ``rounds`` > 1, each later round adds at most
+    pairs per cluster as :func:`later_pairs_at_most` says; ``funnel_adaptive`` counts that
+    most (the rounds stop earlier once the cut is settled).
     """
     n = np.asarray(sizes, dtype=np.int64)
     if n.ndim != 1 or np.any(n < 0):
@@ -254,11 +275,13 @@ def plan_calls(
     q = np.broadcast_to(np.asarray(quota, dtype=np.int64), n.shape)
     tk = np.broadcast_to(np.asarray(top_k, dtype=np.int64), n.shape)
     nc = np.broadcast_to(np.asarray(near_cut, dtype=np.int64), n.shape)
-    if m < 1 or orders < 1:
-        raise ValueError("m and orders must be positive")
+    if m < 1 or orders < 1 or rounds < 1:
+        raise ValueError("m, orders and rounds must be positive")
     k_c = np.minimum(tk, n)
     near = np.where(k_c > q, np.minimum(nc, k_c), 0)
-    pw_pairs = int(sparse_pairs(near, m).sum())
+    first_pairs = sparse_pairs(near, m)
+    pw_pairs = int(first_pairs.sum())
+    later_pairs = int(later_pairs_at_most(near, m, rounds, first_pairs).sum())
     rr_pairs = int((n * (n - 1) // 2).sum())
 
     def cost(calls: int, convs_per_prompt: int) -> Cost:
@@ -273,4 +296,5 @@ def plan_calls(
         funnel_pairwise=cost(orders * pw_pairs, 2),
         pointwise_all=cost(int(n.sum()), 1),
         round_robin=cost(orders * rr_pairs, 2),
+        funnel_adaptive=cost(orders * later_pairs, 2),
     )

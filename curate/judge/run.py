@@ -143,9 +143,9 @@ def plan_grouped(store: Store, judge: grouped.GroupedJudge) -> GroupPlan:
     else:
         band = sizes.astype(np.int64)
         adaptive = band > o.quota
-    first = 2 * int(design.sparse_pairs(band, o.opponents).sum()) if len(band) else 0
-    per_round = (band * o.opponents + 1) // 2  # each item meets at most m more per round
-    later = 2 * (o.rounds - 1) * int(per_round[adaptive].sum()) if len(band) else 0
+    first = 2 * int(design.sparse_pairs(band, o.opponents).sum())
+    later = design.later_pairs_at_most(band, o.opponents, o.rounds)
+    later = 2 * int(later[adaptive].sum())
     mean_chars = float(np.mean(chars)) if chars else 0.0
     template_chars = len(judge.pair_template.text)
     skipped: dict[str, int] = {}
