@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_judge_funnel.py                       # 6,000 conversations, ~5 min
+    python benchmarks/bench_judge_funnel.py                       # 6,000 conversations, ~1 min on 2 cores
     python benchmarks/bench_judge_funnel.py --pool 3000 --no-pairwise
     python benchmarks/bench_judge_funnel.py --out /tmp/bench_judge_funnel_section.md
 
@@ -37,8 +37,8 @@ explicit weights on every score in the store (0 for those not named):
   judge 1 + heuristics 0.25 (select's default weight for heuristics next to a model score);
 * funnel (``--mode funnel``; top-K 2Q by heuristics, near-cut Q/2, 6 opponents, 3 rounds,
   ``--by heuristics=1,length=0``): judge + heuristics (unjudged rows stay in, ranked by
-  heuristics alone, ``--missing-score others``), and judge alone (rows without a judge
-  score have no combined score and are excluded);
+  heuristics alone, ``--missing-score others``; also with heuristics 1), and judge alone
+  (rows without a judge score have no combined score and are excluded);
 * the funnel with ``--length-covariate``;
 * pairwise over whole clusters (``--mode pairwise``), judge only (``--no-pairwise`` skips it).
 
@@ -47,7 +47,7 @@ cluster's true top Q by q, averaged over clusters; mean q10 of the selection; Ke
 tau-b between the method's ranking score and q within each cluster, over the rows that
 score (judged rows, for a judge), averaged over clusters; LLM calls made (the stage
 manifest's ``calls.made``, checked against the backend's own count); wall seconds of
-the judge stage plus the selection.
+the judge stage plus the selection (``OPENBLAS_NUM_THREADS=1`` unless set: see below).
 """
 
 from __future__ import annotations
@@ -615,7 +615,10 @@ def main(argv: list[str] | None = None) -> str:
     )
     setup = [
         f"Command: `{command}` (seeded; {total_s / 60:.1f} min on this machine, of which "
-        f"ingest, sampling and heuristics scoring are not in the table's wall times).",
+        f"ingest, sampling and heuristics scoring are not in the table's wall times; "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}: with OpenBLAS's "
+        "default threads on 2 cores the Bradley-Terry solves, and so the pairwise stage, "
+        "are ~5x slower).",
         "",
         f"Pool: {len(truth.ids):,} real conversations from `../shared/data` "
         f"({', '.join(f'{k} {v:,}' for k, v in sorted(per_source.items()))}; languages "
@@ -657,7 +660,11 @@ def main(argv: list[str] | None = None) -> str:
         setup.append(
             f"Length covariate (funnel): {runs['funnel_len'].manifest.get('length_covariate')}."
         )
-    text = "\n".join(setup) + "\n\n" + table + "\n"
+    heading = (
+        "### The judged selection against a hidden quality: pointwise, funnel, pairwise "
+        "(`benchmarks/bench_judge_funnel.py`)\n\n"
+    )
+    text = heading + "\n".join(setup) + "\n\n" + table + "\n"
     print()
     print(text)
     args.out.write_text(text, encoding="utf-8")

@@ -209,10 +209,7 @@ def report(
 
 def write_checkpoint(workdir: Path, corpus: list[str]) -> tuple[Any, float]:
     """A random Llama-3-8B-shaped model and its tokenizer saved to ``workdir``; (tokenizer, seconds)."""
-    import torch
-    from transformers import LlamaForCausalLM
-
-    from curate.testing.tiny_models import build_llama3_tokenizer, llama_config
+    from curate.testing.tiny_models import build_llama3_tokenizer, llama_config, save_random_llama
 
     started = time.perf_counter()
     tokenizer = build_llama3_tokenizer(corpus=corpus, vocab_size=VOCAB)
@@ -223,14 +220,7 @@ def write_checkpoint(workdir: Path, corpus: list[str]) -> tuple[Any, float]:
         max_position_embeddings=CONTEXT,
         initializer_range=0.02,
     )
-    torch.set_default_dtype(torch.bfloat16)
-    with torch.device("cuda"):
-        model = LlamaForCausalLM(config)
-    torch.set_default_dtype(torch.float32)
-    model.save_pretrained(workdir, safe_serialization=True)
-    tokenizer.save_pretrained(workdir)
-    del model
-    torch.cuda.empty_cache()
+    save_random_llama(workdir, tokenizer, config)
     return tokenizer, time.perf_counter() - started
 
 

@@ -38,10 +38,9 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    from transformers import LlamaForCausalLM
 
     from curate.llm import resolve_backend
-    from curate.testing.tiny_models import build_llama3_tokenizer, llama_config
+    from curate.testing.tiny_models import build_llama3_tokenizer, llama_config, save_random_llama
     from taggers.instag import InstagParams, InstagTagger
 
     if not torch.cuda.is_available():
@@ -60,14 +59,7 @@ def main() -> None:
         corpus=[m["content"] for c in pool[:3000] for m in c], vocab_size=32000
     )
     config = llama_config(tokenizer, "7b", initializer_range=0.02)
-    torch.set_default_dtype(torch.bfloat16)
-    with torch.device("cuda"):
-        model = LlamaForCausalLM(config)
-    torch.set_default_dtype(torch.float32)
-    model.save_pretrained(workdir, safe_serialization=True)
-    tokenizer.save_pretrained(workdir)
-    del model
-    torch.cuda.empty_cache()
+    save_random_llama(workdir, tokenizer, config)
     setup = time.perf_counter() - started
 
     backend = resolve_backend("vllm", str(workdir), max_model_len=4096)

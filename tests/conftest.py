@@ -46,3 +46,35 @@ def parquet_digests(store_root: Path) -> dict[str, str]:
         str(p.relative_to(store_root)): hashlib.md5(p.read_bytes()).hexdigest()
         for p in sorted(store_root.rglob("*.parquet"))
     }
+
+
+def kendall_tau(a, b) -> float:
+    """Kendall's tau-a of two sequences (ties count as neither agreeing nor not)."""
+    import numpy as np
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    i, j = np.triu_indices(len(a), 1)
+    return float((np.sign(a[i] - a[j]) * np.sign(b[i] - b[j])).sum() / len(i))
+
+
+def judge_cli(capsys, store, server, *args) -> tuple[int, str]:
+    """``curate judge STORE --model judge --backend openai --api-base ...`` in process:
+    (exit code, stdout + stderr)."""
+    from curate.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            [
+                "judge",
+                str(store.root),
+                "--model",
+                "judge",
+                "--backend",
+                "openai",
+                "--api-base",
+                server.api_base,
+                *args,
+            ]
+        )
+    out = capsys.readouterr()
+    return exit_.value.code, out.out + out.err

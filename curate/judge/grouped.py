@@ -223,16 +223,9 @@ def read_pool(store: Store, options: GroupOptions, sidecars: list[str]) -> Pool:
     weights: dict[str, float] = {}
     prior = np.full(n, np.nan)
     if options.mode == FUNNEL:
-        columns = prior_scores(store)
-        quality = {
-            key: np.asarray(
-                pc.fill_null(pc.cast(table.column(col), pa.float64()), np.nan).to_numpy(
-                    zero_copy_only=False
-                ),
-                dtype=np.float64,
-            )
-            for key, col in columns.items()
-        }
+        from curate.score.stage import score_arrays
+
+        quality = score_arrays(table, prior_scores(store))
         weights = default_weights(sorted(quality), options.by)
         members = np.flatnonzero((group >= 0) & (status == None))  # noqa: E711
         prior[members] = algorithms.membership_scores(

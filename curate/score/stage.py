@@ -43,6 +43,24 @@ def score_columns(store: Store) -> dict[str, str]:
     }
 
 
+def score_arrays(table: pa.Table, columns: dict[str, str]) -> dict[str, Any]:
+    """Score columns of ``table`` as float64 numpy arrays, NaN where a score is missing or failed.
+
+    ``columns`` maps a score key to its column (as :func:`score_columns` gives them).
+    """
+    import numpy as np
+
+    return {
+        key: np.asarray(
+            pc.fill_null(pc.cast(table.column(col), pa.float64()), np.nan).to_numpy(
+                zero_copy_only=False
+            ),
+            dtype=np.float64,
+        )
+        for key, col in columns.items()
+    }
+
+
 def score_stage(scorer: Any, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Stage:
     """The declaration of ``curate score`` for a loaded ``scorer`` (:class:`scorers.base.Scorer`).
 

@@ -378,7 +378,7 @@ def check_options(options: SelectOptions) -> None:
 
 
 def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool) -> SelectResult:
-    from curate.score.stage import score_columns
+    from curate.score.stage import score_arrays, score_columns
     from curate.select import algorithms
     from curate.tag.stage import find_tags
 
@@ -453,15 +453,7 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
     no_tag = pc.fill_null(pc.list_value_length(tags), 0).to_numpy(zero_copy_only=False) == 0
     excluded["no_tag"] = int((no_tag & eligible).sum())
     eligible &= ~no_tag
-    quality = {
-        key: np.asarray(
-            pc.fill_null(pc.cast(table.column(col), pa.float64()), np.nan).to_numpy(
-                zero_copy_only=False
-            ),
-            dtype=np.float64,
-        )
-        for key, col in scores.items()
-    }
+    quality = score_arrays(table, scores)
     # -- one prompt, at most --per-prompt answers: its best by the same weights -------------
     ties = algorithms.tie_order(quality, weights, tie_keys(ids, options.seed))
     prompt_codes = prompts.prompt_codes(table.column("prompt_id"))

@@ -17,16 +17,11 @@ from curate.store import SidecarWriter, Store
 from curate.testing.chat_server import serve_chat_completions
 from curate.testing.judges import ScriptedJudge
 from curate.testing.scores import write_scores
-from tests.conftest import parquet_digests, write_jsonl
+from tests.conftest import judge_cli as run_judge_cli
+from tests.conftest import kendall_tau, parquet_digests, write_jsonl
 
 CLUSTERS, PER = 3, 30
 SIDECAR = "score.judge.judge"
-
-
-def kendall_tau(a, b) -> float:
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    i, j = np.triu_indices(len(a), 1)
-    return float((np.sign(a[i] - a[j]) * np.sign(b[i] - b[j])).sum() / len(i))
 
 
 def write_tags(store, tag_of_row):
@@ -87,26 +82,7 @@ def scripted(quality, **kw):
 
 
 def judge_cli(capsys, store, server, *extra):
-    with pytest.raises(SystemExit) as exit_:
-        main(
-            [
-                "judge",
-                str(store.root),
-                "--model",
-                "judge",
-                "--backend",
-                "openai",
-                "--api-base",
-                server.api_base,
-                "--per-tag",
-                "6",
-                "--bootstrap",
-                "20",
-                *extra,
-            ]
-        )
-    out = capsys.readouterr()
-    return exit_.value.code, out.out + out.err
+    return run_judge_cli(capsys, store, server, "--per-tag", "6", "--bootstrap", "20", *extra)
 
 
 def judged(store, sidecar=SIDECAR):

@@ -12,16 +12,10 @@ from curate.judge.cache import CallCache
 from curate.store import Store
 from curate.testing.chat_server import serve_chat_completions
 from curate.testing.judges import ScriptedJudge
-from tests.conftest import write_jsonl
+from tests.conftest import judge_cli as run_judge_cli
+from tests.conftest import kendall_tau, write_jsonl
 
 N = 60
-
-
-def kendall_tau(a, b) -> float:
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    i, j = np.triu_indices(len(a), 1)
-    s = np.sign(a[i] - a[j]) * np.sign(b[i] - b[j])
-    return float(s.sum() / len(s))
 
 
 @pytest.fixture
@@ -44,24 +38,7 @@ def pool(tmp_path):
 
 
 def judge_cli(capsys, store, server, *extra):
-    with pytest.raises(SystemExit) as exit_:
-        main(
-            [
-                "judge",
-                str(store.root),
-                "--model",
-                "judge",
-                "--backend",
-                "openai",
-                "--api-base",
-                server.api_base,
-                "--chunk-rows",
-                "16",
-                *extra,
-            ]
-        )
-    out = capsys.readouterr()
-    return exit_.value.code, out.out + out.err
+    return run_judge_cli(capsys, store, server, "--chunk-rows", "16", *extra)
 
 
 def sidecar(store):

@@ -5,12 +5,7 @@ import numpy as np
 import pytest
 
 from curate.judge.tournament import Group, opponents_of, run_tournament
-
-
-def kendall_tau(a, b) -> float:
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    i, j = np.triu_indices(len(a), 1)
-    return float((np.sign(a[i] - a[j]) * np.sign(b[i] - b[j])).sum() / len(i))
+from tests.conftest import kendall_tau
 
 
 def spearman(a, b) -> float:
