@@ -85,7 +85,16 @@ def _fit(
     )
 
 
-def run_tournament(
+def run_tournament(*args, **kwargs) -> Tournament:
+    """:func:`play` with BLAS on one thread: its solves are small, and threads only add overhead
+    (several times slower under load); OpenMP users such as torch keep their threads."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return play(*args, **kwargs)
+
+
+def play(
     groups: Sequence[Group],
     n_rows: int,
     judge_pairs: JudgePairs,

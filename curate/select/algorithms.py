@@ -218,13 +218,19 @@ def tie_order(
 
 
 def best_per_group(
-    group: np.ndarray, score: np.ndarray, tie_rank: np.ndarray, eligible: np.ndarray, limit: int
+    group: np.ndarray,
+    score: np.ndarray,
+    tie_rank: np.ndarray,
+    eligible: np.ndarray,
+    limit: int,
+    tier: np.ndarray | None = None,
 ) -> np.ndarray:
     """The ``limit`` best eligible rows of each group, as a mask over rows, (N,) bool.
 
     ``group`` (N,) int codes (e.g. prompt groups), ``score`` (N,) float where higher is
     better and NaN ranks last, ``tie_rank`` (N,) int that orders equal scores (e.g.
-    :func:`tie_order`). Rows that are not ``eligible`` neither count nor are kept.
+    :func:`tie_order`); ``tier`` (N,) int, when given, comes before the score (lower
+    first). Rows that are not ``eligible`` neither count nor are kept.
     """
     rows = np.flatnonzero(eligible)
     keep = np.zeros(len(group), dtype=bool)
@@ -232,7 +238,8 @@ def best_per_group(
         return keep
     s = np.asarray(score, dtype=np.float64)[rows]
     g = np.asarray(group)[rows]
-    order = np.lexsort((np.asarray(tie_rank)[rows], np.where(np.isnan(s), np.inf, -s), g))
+    t = np.zeros(len(rows), dtype=np.int64) if tier is None else np.asarray(tier)[rows]
+    order = np.lexsort((np.asarray(tie_rank)[rows], np.where(np.isnan(s), np.inf, -s), t, g))
     g = g[order]
     first = np.flatnonzero(np.append(True, g[1:] != g[:-1]))
     run_start = np.repeat(first, np.diff(np.append(first, len(g))))
@@ -259,13 +266,15 @@ def select(
     complexity_first: bool = False,
     tau: float | None = None,
     lang_shares: Mapping[str, float] | None = None,
+    tier: np.ndarray | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Selection:
     """Choose rows, bucket by bucket; ``score`` is (M,), e.g. :func:`membership_scores`.
 
     **Candidates.** A bucket's candidates are its memberships with a combined score (NaN:
     excluded, counted ``missing``) of at least ``min_score`` (else ``below_min``), in
-    *quality order*: score descending, then id ascending.
+    *quality order*: ``tier`` ascending when given ((M,) int: e.g. 0 for the rows a funnel
+    judge scored, 1 for the others), then score descending, then id ascending.
 
     **Rounds.** Buckets are served round-robin in increasing order of pool size (number
     of memberships: rare tags first), ties by name. In each round every bucket that is
@@ -340,6 +349,7 @@ def select(
         member_bucket=member_bucket,
         position=position,
         score=score,
+        tier=np.zeros(m, dtype=np.int64) if tier is None else np.asarray(tier, dtype=np.int64),
         eligible=eligible,
         id_rank=id_rank,
         n_tags=np.asarray(n_tags, dtype=np.int64),
@@ -460,6 +470,7 @@ class _Selector:
         member_bucket: np.ndarray,
         position: np.ndarray,
         score: np.ndarray,
+        tier: np.ndarray,
         eligible: np.ndarray,
         id_rank: np.ndarray,
         n_tags: np.ndarray,
@@ -473,16 +484,17 @@ class _Selector:
         self.complexity_first = complexity_first
         self.gate: _SimilarityGate | None = None
         rows, buckets, scores = member_row[eligible], member_bucket[eligible], score[eligible]
+        tiers = tier[eligible]
         ranks = id_rank[rows]
-        # Quality order: each bucket's run of candidates, score desc then id.
-        by_quality = np.lexsort((ranks, -scores, buckets))
+        # Quality order: each bucket's run of candidates, tier, score desc, then id.
+        by_quality = np.lexsort((ranks, -scores, tiers, buckets))
         self.q_rows = rows[by_quality].tolist()
         self.q_score = scores[by_quality].tolist()
         starts = _csr(buckets, n_buckets)
         self.q_ptr, self.q_end = starts[:-1].tolist(), starts[1:].tolist()
         self.phase1 = [complexity_first] * n_buckets
         if complexity_first:
-            by_tags = np.lexsort((ranks, -scores, -n_tags[rows], buckets))
+            by_tags = np.lexsort((ranks, -scores, -n_tags[rows], tiers, buckets))
             self.c_rows = rows[by_tags].tolist()
             self.c_score = scores[by_tags].tolist()
             self.c_ptr, self.c_end = list(self.q_ptr), list(self.q_end)

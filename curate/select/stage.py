@@ -37,6 +37,13 @@ and answers per prompt in the pool, among the candidates and in the selection.
 **Ties** in the combined score are broken by each score on its own, heaviest weight
 first, and only then by the id (or, with ``seed``, a hash of it).
 
+**A funnel judge** (``curate judge --mode funnel``) scores only the top of each cluster
+by the other scores, on purpose. Within a tag, and among the answers to one prompt, the
+rows it scored come first and the rows it passed over after them, each in combined-score
+order (``report.json``: ``judged_first``): a row the funnel passed over never pushes out
+one the judge chose, and is taken only when the judged rows run out. A stale score
+sidecar (a judge built on scores that were rebuilt since) is refused, not dropped.
+
 **Quality**: every complete score sidecar (``score.<key>``, column
 :func:`curate.names.score_column`, e.g. ``skywork_reward_score``; the same name in
 ``subset.parquet`` and ``report.json``)
@@ -278,6 +285,22 @@ def default_weights(keys: list[str], given: dict[str, float]) -> dict[str, float
     return weights
 
 
+def funnel_judges(store: Store, weights: dict[str, float]) -> list[str]:
+    """The weighted score keys written by ``curate judge --mode funnel``.
+
+    A funnel judges only the top of each cluster by the other scores, on purpose; a row
+    it passed over has no judge score and, ranked by the others alone, would outrank the
+    rows the judge rated low. So its rows come first within a tag and a prompt, and the
+    rest after them.
+    """
+    out = []
+    for key, weight in sorted(weights.items()):
+        manifest = store.manifest(names.manifest_name(names.score_sidecar(key))) or {}
+        if weight > 0 and (manifest.get("params") or {}).get("judge") == "funnel":
+            out.append(key)
+    return out
+
+
 def prompt_quality(
     quality: dict[str, np.ndarray], weights: dict[str, float], missing: str, rows: np.ndarray
 ) -> np.ndarray:
@@ -384,6 +407,18 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
 
     started = time.perf_counter()
     tag_sidecar = find_tags(store, options.tagger)
+    stale_scores = [
+        name
+        for name in store.sidecars()
+        if name.startswith(names.SCORE) and sidecar_state(store, name) == "stale"
+    ]
+    if stale_scores:  # a judge built on scores rebuilt since: never weighed silently, nor dropped
+        name = stale_scores[0]
+        raise CurateError(
+            f"{name} in {store.root} is stale: {', '.join(stale_inputs(store, name))} changed "
+            f"after it was built; run the stage that wrote it again (for a judge: `curate judge "
+            f"{store.root} ...` with --overwrite), or remove it"
+        )
     scores = {names.score_key(name): column for name, column in score_columns(store).items()}
     weights = default_weights(sorted(scores), options.weights)
     negative = {k: w for k, w in weights.items() if w < 0}
@@ -458,6 +493,10 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
     ties = algorithms.tie_order(quality, weights, tie_keys(ids, options.seed))
     prompt_codes = prompts.prompt_codes(table.column("prompt_id"))
     candidates = eligible.copy()  # before the prompt limit, for the report
+    judged_first = funnel_judges(store, weights)
+    tier = np.zeros(n, dtype=np.int64)  # 1: a row a funnel judge passed over (ranks after)
+    for key in judged_first:
+        tier[np.isnan(quality[key])] = 1
     if options.per_prompt is not None:
         best = algorithms.best_per_group(
             prompt_codes,
@@ -465,6 +504,7 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
             ties,
             eligible,
             options.per_prompt,
+            tier=tier,
         )
         excluded["per_prompt"] = int((eligible & ~best).sum())
         eligible &= best
@@ -511,6 +551,7 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
         complexity_first=options.complexity_first,
         tau=options.tau,
         lang_shares=options.lang_shares or None,
+        tier=tier[member_row],
     )
     report = build_report(
         store,
@@ -528,6 +569,13 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
         quality,
     )
     report["prompts"] = prompt_summary(prompt_codes, candidates, selection.row)
+    report["judged_first"] = {
+        key: {
+            "rows_scored": int((~np.isnan(quality[key])).sum()),
+            "selected_unscored": int(tier[selection.row].sum()),
+        }
+        for key in judged_first
+    }
     report["inputs"] = inputs
     report["files"] = written_files(options)
     staging = output.with_name(f".{output.name}.partial")

@@ -86,7 +86,11 @@ class ScriptedJudge(GenerationBackend):
     def answer_of(self, prompt: Prompt) -> str:
         text = prompt[-1]["content"]
         head, sep, tail = text.partition(self.marker)
-        return tail.split("\n[", 1)[0].strip() if sep else text
+        if not sep:
+            return text
+        if "[End of the reply]" in tail:  # the pointwise preset closes the answer: exact
+            return tail.rsplit("[End of the reply]", 1)[0].strip()
+        return tail.split("\n[", 1)[0].strip()  # other templates: up to the next section
 
     def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Generation]:
         out = []

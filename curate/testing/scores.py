@@ -8,11 +8,13 @@ import pyarrow as pa
 from curate.store import SidecarWriter, Store
 
 
-def write_scores(store: Store, key: str, values, overwrite: bool = False) -> None:
+def write_scores(
+    store: Store, key: str, values, overwrite: bool = False, params: dict | None = None
+) -> None:
     """A finished score sidecar ``score.<key>`` with ``<key>_score`` = ``values`` (base order;
-    None: a failed score), as a scorer would write it."""
+    None: a failed score), as a scorer would write it (other ``params``: another build)."""
     values = pa.array(values, pa.float64())
-    writer = SidecarWriter(store, f"score.{key}", params={"v": 1}, overwrite=overwrite)
+    writer = SidecarWriter(store, f"score.{key}", params=params or {"v": 1}, overwrite=overwrite)
     offsets = [0]
     for index in range(store.num_shards):
         offsets.append(offsets[-1] + store.shard_rows(index))

@@ -7,9 +7,11 @@ import shutil
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from curate.cli import main
+from curate.errors import CurateError
 from curate.ingest.pipeline import IngestOptions, Ingestor
 from curate.judge.cache import CallCache
 from curate.runner import is_complete
@@ -141,10 +143,18 @@ def test_the_funnel_judges_the_top_of_each_cluster_and_ranks_near_the_cut(pool, 
 
     from curate.select.stage import SelectOptions, run_select
 
-    result = run_select(
-        store, SelectOptions(per_tag=6, weights={"cheap": 1, "judge.judge": 1}), store.root / "sub"
-    )
+    # a funnel judge's rows come first in select: one it passed over (ranked by the cheap
+    # score alone) never pushes out one the judge chose
+    options = SelectOptions(per_tag=6, per_prompt=None, weights={"cheap": 1, "judge.judge": 1})
+    result = run_select(store, options, store.root / "sub")
     assert "judge_judge_score" in result.report["scores"]
+    assert result.report["judged_first"]["judge.judge"]["selected_unscored"] == 0
+    chosen = pq.read_table(store.root / "sub" / "subset.parquet").to_pylist()
+    assert len(chosen) == CLUSTERS * 6 and all(r["judge_judge_score"] is not None for r in chosen)
+    # the cheap score rebuilt: the judge built on it is stale, and select says so
+    write_scores(store, "cheap", [1.0] * store.num_rows(), overwrite=True, params={"v": 2})
+    with pytest.raises(CurateError, match="score.judge.judge .* is stale"):
+        run_select(store, options, store.root / "sub2")
 
 
 def test_a_killed_funnel_resumes_without_paying_for_a_recorded_call(pool, capsys, monkeypatch):

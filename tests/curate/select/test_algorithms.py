@@ -530,3 +530,23 @@ def test_tie_order_heaviest_score_first_then_keys():
     assert tie_order(quality, {"a": 2.0, "b": 1.0}, keys).tolist() == [2, 1, 0, 3]
     # weight 0 scores do not count: keys alone
     assert tie_order(quality, {"a": 0.0, "b": 0.0}, keys).tolist() == [3, 2, 1, 0]
+
+
+def test_a_tier_comes_before_the_score_in_buckets_and_prompt_groups():
+    """Rows a funnel judge scored (tier 0) are taken before rows it passed over (tier 1),
+    whatever their combined scores; within a tier the score decides."""
+    n = 8
+    row = np.arange(n)
+    bucket = np.zeros(n, dtype=np.int64)
+    score = np.array([0.1, 2.0, -0.5, 1.5, 0.3, 3.0, -1.0, 0.0])
+    tier = np.array([0, 1, 0, 1, 0, 1, 0, 0])
+    ids = np.array([f"r{k}" for k in range(n)])
+    chosen = algorithms.select(row, bucket, np.array(["t"]), score, ids, per_bucket=4, tier=tier)
+    assert chosen.row.tolist() == [4, 0, 7, 2]  # tier 0 by score; none of the high tier-1 rows
+    everything = algorithms.select(row, bucket, np.array(["t"]), score, ids, tier=tier)
+    assert everything.row.tolist() == [4, 0, 7, 2, 6, 5, 1, 3]  # tier 1 only after tier 0
+    plain = algorithms.select(row, bucket, np.array(["t"]), score, ids, per_bucket=4)
+    assert plain.row.tolist() == [5, 1, 3, 4]
+    group = np.array([0, 0, 1, 1, 2, 2, 2, 3])
+    keep = algorithms.best_per_group(group, score, np.arange(n), np.ones(n, bool), 1, tier=tier)
+    assert np.flatnonzero(keep).tolist() == [0, 2, 4, 7]
