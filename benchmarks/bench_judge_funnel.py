@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_judge_funnel.py                       # 6,000 conversations, ~1 min on 2 cores
     python benchmarks/bench_judge_funnel.py --pool 3000 --no-pairwise
+    python benchmarks/bench_judge_funnel.py --no-pairwise --a 0.6 --top-k-multiple 4
     python benchmarks/bench_judge_funnel.py --out /tmp/bench_judge_funnel_section.md
 
 **Pool.** Real conversations from ``../shared/data`` (:data:`SOURCES`: English, Simplified
@@ -35,10 +36,12 @@ explicit weights on every score in the store (0 for those not named):
 * heuristics alone; answer length alone ("the longer answer wins");
 * pointwise judge over every row (``curate judge --mode pointwise``): judge only, and
   judge 1 + heuristics 0.25 (select's default weight for heuristics next to a model score);
-* funnel (``--mode funnel``; top-K 2Q by heuristics, near-cut Q/2, 6 opponents, 3 rounds,
-  ``--by heuristics=1,length=0``): judge + heuristics (unjudged rows stay in, ranked by
-  heuristics alone, ``--missing-score others``; also with heuristics 1), and judge alone
-  (rows without a judge score have no combined score and are excluded);
+* funnel (``--mode funnel``; top-K = ``--top-k-multiple`` (2) x Q by heuristics, near-cut
+  Q/2, 6 opponents, 3 rounds, ``--by heuristics=1,length=0``): judge + heuristics (unjudged
+  rows stay in, but ``curate select`` ranks a funnel's judged rows first within a tag and
+  prompt, ``report.json`` ``judged_first``, so they are taken only when the judged rows run
+  out; ``--missing-score others``; also with heuristics 1), and judge alone (rows without a
+  judge score have no combined score and are excluded);
 * the funnel with ``--length-covariate``;
 * pairwise over whole clusters (``--mode pairwise``), judge only (``--no-pairwise`` skips it).
 
@@ -46,8 +49,13 @@ explicit weights on every score in the store (0 for those not named):
 cluster's true top Q by q, averaged over clusters; mean q10 of the selection; Kendall
 tau-b between the method's ranking score and q within each cluster, over the rows that
 score (judged rows, for a judge), averaged over clusters; LLM calls made (the stage
-manifest's ``calls.made``, checked against the backend's own count); wall seconds of
-the judge stage plus the selection (``OPENBLAS_NUM_THREADS=1`` unless set: see below).
+manifest's ``calls.made``, checked against the backend's own count); selected rows without
+a score from that method's judge (counted, and checked against ``report.json``'s
+``judged_first.selected_unscored`` for a funnel judge); wall seconds of the judge stage
+plus the selection (``OPENBLAS_NUM_THREADS=1`` unless set: see below). **Funnel
+ceiling**: per cluster, the share of its true top Q inside its top-K by heuristics (the
+rows the funnel can judge at all; also over the rows it did rate), averaged over clusters.
+``--json`` writes ``{"config", "ceiling", "calls", "rows"}``.
 """
 
 from __future__ import annotations
@@ -393,6 +401,7 @@ class Row:
     calls: int | None
     wall: float
     unjudged_selected: int | None = None
+    report_unscored: int | None = None  # report.json judged_first.selected_unscored (funnel)
 
 
 def evaluate(
@@ -439,6 +448,12 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--clusters", type=int, default=30)
     ap.add_argument("--per-tag", type=int, default=20, help="Q: select's --per-tag")
     ap.add_argument("--a", type=float, default=0.3, help="weight of z(heuristics) in q")
+    ap.add_argument(
+        "--top-k-multiple",
+        type=int,
+        default=2,
+        help="funnel top-K = this multiple x --per-tag (rows rated per cluster)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--pairwise", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--work", type=Path, default=None, help="work folder (rebuilt each run)")
@@ -446,6 +461,9 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     Q = args.per_tag
+    if args.top_k_multiple < 1:
+        sys.exit("--top-k-multiple must be >= 1")
+    K = args.top_k_multiple * Q
     started_all = time.perf_counter()
     work = args.work or Path(tempfile.mkdtemp(prefix="judge_funnel_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -470,7 +488,11 @@ def main(argv: list[str] | None = None) -> str:
     runs["pw"] = run_pointwise(store, truth, "pw")
     print(f"pointwise: {runs['pw'].calls_made:,} calls, {runs['pw'].wall:.1f} s", flush=True)
     funnel_options = dict(
-        mode=grouped.FUNNEL, quota=Q, by={HEURISTICS: 1.0, LENGTH: 0.0}, seed=args.seed
+        mode=grouped.FUNNEL,
+        quota=Q,
+        top_k=K,
+        by={HEURISTICS: 1.0, LENGTH: 0.0},
+        seed=args.seed,
     )
     runs["funnel"] = run_grouped_judge(store, truth, "funnel", **funnel_options)
     print(f"funnel: {runs['funnel'].calls_made:,} calls, {runs['funnel'].wall:.1f} s", flush=True)
@@ -564,6 +586,8 @@ def main(argv: list[str] | None = None) -> str:
             wall + (judge_run.wall if judge_run else 0.0),
             scores[tau_key] if judge_run else None,
         )
+        if judge_run is not None and tau_key in report.get("judged_first", {}):
+            row.report_unscored = int(report["judged_first"][tau_key]["selected_unscored"])
         rows.append(row)
         print(f"  {label}: precision@Q {row.precision:.3f}", flush=True)
 
@@ -577,6 +601,26 @@ def main(argv: list[str] | None = None) -> str:
             ]
         )
     )
+    # the same over each cluster's top-K by heuristics, whether or not the judge rated it
+    top_k_mask = np.zeros(len(truth.ids), dtype=bool)
+    for c in range(len(sizes)):
+        members = np.flatnonzero(truth.cluster == c)
+        order = np.argsort(-scores[HEURISTICS][members], kind="stable")
+        top_k_mask[members[order[:K]]] = True
+    ceiling_k = float(
+        np.mean(
+            [
+                (top & top_k_mask & (truth.cluster == c)).sum() / min(Q, s)
+                for c, s in enumerate(sizes.tolist())
+            ]
+        )
+    )
+    report_mismatch = {
+        r.method: (r.unjudged_selected, r.report_unscored)
+        for r in rows
+        if r.report_unscored is not None and r.report_unscored != r.unjudged_selected
+    }
+    reported = sum(r.report_unscored is not None for r in rows)
     answers = store.read(columns=["messages"]).column("messages").to_pylist()
     cut = sum(pointwise_key(m[-1]["content"]) != pair_key(m[-1]["content"]) for m in answers)
     planned = ", ".join(
@@ -630,21 +674,28 @@ def main(argv: list[str] | None = None) -> str:
         f"{args.a} z(heuristics) + sqrt(1 - {args.a}^2) N(0,1) (seed {args.seed}), "
         "q10 = clip(5.5 + 1.5 q, 1, 10), known only to the ScriptedJudge (noise 1.5, "
         "position_bias 0.5, length_bonus 0.5 per 1,000 chars, garbage 0.05), called in-process. "
-        "Funnel: top-K 2Q by heuristics (`--by heuristics=1,length=0`), near-cut Q/2, "
+        f"Funnel: top-K {args.top_k_multiple}Q = {K} by heuristics "
+        "(`--by heuristics=1,length=0`), near-cut Q/2, "
         "6 opponents, 3 rounds. Each method has its own judge name and call cache. "
         "`judge only` with the funnel: rows without a judge score have no combined score "
-        "and are excluded; `judge + heuristics`: they stay, ranked by heuristics alone "
-        "(`--missing-score others`). Tau is over the rows that have the score (the funnel: "
+        "and are excluded; `judge + heuristics`: they stay (`--missing-score others`), but "
+        "`curate select` ranks the funnel's judged rows first within a tag and prompt "
+        "(`report.json` `judged_first`), so an unjudged row is taken only when the judged "
+        "ones run out. Tau is over the rows that have the score (the funnel: "
         "its top-K rated rows; heuristics and length: all rows).",
         "",
         f"Checks: judge lookups that missed the hidden table: {misses}; manifest "
         f"`calls.made` vs the backend's own count: "
         f"{mismatched if mismatched else 'equal for every judge'}. Funnel manifest: "
         f"status {funnel.get('counts', {}).get('status')}, pairs {funnel.get('pairs')}, "
-        f"position bias {funnel.get('position_bias')}. Plans (`plan_grouped`): {planned}.",
+        f"position bias {funnel.get('position_bias')}. Plans (`plan_grouped`): {planned}. "
+        f"Selected rows without a judge score, counted vs `report.json` "
+        f"`judged_first.selected_unscored` ({reported} funnel selections): "
+        f"{report_mismatch if report_mismatch else 'equal'}.",
         "",
-        f"Funnel ceiling: the share of each cluster's true top Q that is inside its top-K by "
-        f"heuristics (so can be judged at all), averaged over clusters: {ceiling:.3f}. "
+        f"Funnel ceiling: the share of each cluster's true top Q that is inside its top-K "
+        f"({K}) by heuristics (so can be judged at all), averaged over clusters: "
+        f"{ceiling_k:.3f}; inside the rows the funnel did rate: {ceiling:.3f}. "
         f"Answers the scripted judge reads cut short in pointwise prompts (they hold "
         f'"\\n[", `ScriptedJudge.answer_of`): {cut:,} of {len(answers):,} (looked up by '
         "the cut text; their length bonus counts only the cut part there).",
@@ -669,7 +720,23 @@ def main(argv: list[str] | None = None) -> str:
     print(text)
     args.out.write_text(text, encoding="utf-8")
     if args.json:
-        args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=2))
+        summary = {
+            "config": {
+                "pool": args.pool,
+                "clusters": args.clusters,
+                "per_tag": Q,
+                "a": args.a,
+                "top_k_multiple": args.top_k_multiple,
+                "top_k": K,
+                "seed": args.seed,
+                "pairwise": args.pairwise,
+            },
+            "ceiling": {"top_k_by_heuristics": ceiling_k, "rated": ceiling},
+            "calls": {k: r.calls_made for k, r in runs.items()},
+            "total_s": total_s,
+            "rows": [r.__dict__ for r in rows],
+        }
+        args.json.write_text(json.dumps(summary, indent=2))
     return text
 
 

@@ -95,7 +95,7 @@ from curate.cli.options import (
     type=click.IntRange(min=1),
     default=None,
     help="funnel: rows rated pointwise per cluster, the best by the other scores "
-    "[default: 2 x --per-tag].",
+    "[default: 2 x --per-tag; 4 x when they are heuristics alone].",
 )
 @click.option(
     "--near-cut",

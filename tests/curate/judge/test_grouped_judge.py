@@ -355,3 +355,14 @@ def test_pairwise_in_clusters_ranks_by_quality_and_the_covariate_takes_out_lengt
     manifest = store.manifest("sidecar.score.judge.neutral")
     assert manifest["length_covariate"]["beta_median"] > 0
     assert manifest["position_bias"]["first_position_wins"] > 0.5  # shown first, won more
+
+
+def test_the_top_k_widens_when_only_heuristics_rank_the_clusters(pool):
+    from curate.judge.grouped import GroupOptions, default_top_k
+
+    store, _, truth = pool
+    assert default_top_k(store, GroupOptions(quota=6)) == 12  # a model-like score: 2 x quota
+    write_scores(store, "heuristics", np.nan_to_num(truth).tolist())
+    assert default_top_k(store, GroupOptions(quota=6)) == 12  # still ranked by "cheap" too
+    only = GroupOptions(quota=6, by={"cheap": 0})
+    assert default_top_k(store, only) == 24  # heuristics alone are weak: 4 x quota
