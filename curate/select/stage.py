@@ -267,7 +267,18 @@ def _swap_in(staging: Path, output: Path, ours: set[str] | None = None) -> None:
     staging.rmdir()
 
 
+def resolve_weight_names(keys: list[str], given: dict[str, float]) -> dict[str, float]:
+    """``judge=1`` means the store's one judge score (``judge.qwen``): a name that is not a key
+    but the prefix of exactly one (before a ``.``) stands for it."""
+    out: dict[str, float] = {}
+    for name, weight in given.items():
+        matches = [k for k in keys if k.startswith(f"{name}.")]
+        out[matches[0] if name not in keys and len(matches) == 1 else name] = weight
+    return out
+
+
 def default_weights(keys: list[str], given: dict[str, float]) -> dict[str, float]:
+    given = resolve_weight_names(keys, given)
     unknown = sorted(set(given) - set(keys))
     if unknown:
         raise CurateError(

@@ -145,9 +145,10 @@ def test_the_funnel_judges_the_top_of_each_cluster_and_ranks_near_the_cut(pool, 
 
     # a funnel judge's rows come first in select: one it passed over (ranked by the cheap
     # score alone) never pushes out one the judge chose
-    options = SelectOptions(per_tag=6, per_prompt=None, weights={"cheap": 1, "judge.judge": 1})
+    options = SelectOptions(per_tag=6, per_prompt=None, weights={"cheap": 1, "judge": 1})
     result = run_select(store, options, store.root / "sub")
-    assert "judge_judge_score" in result.report["scores"]
+    assert "judge_judge_score" in result.report["scores"]  # "judge" named the one judge
+    assert result.report["weights"] == {"cheap": 1.0, "judge.judge": 1.0}
     assert result.report["judged_first"]["judge.judge"]["selected_unscored"] == 0
     chosen = pq.read_table(store.root / "sub" / "subset.parquet").to_pylist()
     assert len(chosen) == CLUSTERS * 6 and all(r["judge_judge_score"] is not None for r in chosen)
