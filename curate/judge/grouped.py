@@ -252,6 +252,20 @@ def read_pool(store: Store, options: GroupOptions, sidecars: list[str]) -> Pool:
     return Pool(ids, lang, group, np.asarray(names_, dtype=object), status, prior, ties)
 
 
+@dataclass
+class Candidates:
+    """What a run (or its plan) judges: the pool, statuses so far, and the judged rows."""
+
+    pool: Pool
+    status: np.ndarray  # why a row is not judged (None: it is)
+    messages: dict[int, list[dict]]  # the conversations of the rows considered
+    prompts: dict[int, list[dict]]  # row -> its pointwise prompt, for the judgeable rows
+
+    @property
+    def judged(self) -> np.ndarray:
+        return np.asarray(sorted(self.prompts), dtype=np.int64)
+
+
 def read_messages(store: Store, rows: np.ndarray) -> dict[int, list[dict]]:
     """The messages of ``rows`` (base positions), streamed shard by shard."""
     wanted = np.zeros(store.num_rows(), dtype=bool)
@@ -372,13 +386,11 @@ class GroupedJudge:
         )
 
     # -- the work ---------------------------------------------------------------------------
-    def compute(self, store: Store, sidecars: list[str], progress=None) -> pa.Table:
+    def candidates(self, store: Store, sidecars: list[str]) -> Candidates:
+        """The pool, who is judged (funnel: the top K), and each judged row's pointwise prompt."""
         o = self.options
         pool = read_pool(store, o, sidecars)
-        n = len(pool.ids)
         status = pool.status.copy()
-        tokens = np.zeros(n, dtype=np.int64)
-        rating = np.full(n, np.nan)
         open_ = (status == None) & (pool.group >= 0)  # noqa: E711
         if o.mode == FUNNEL:
             chosen = funnel.top_per_group(pool.group, pool.prior, pool.ties, o.k) & open_
@@ -392,7 +404,16 @@ class GroupedJudge:
                 status[row] = why
             else:
                 prompts_[row] = prompt
-        judged = np.asarray(sorted(prompts_), dtype=np.int64)
+        return Candidates(pool, status, messages, prompts_)
+
+    def compute(self, store: Store, sidecars: list[str], progress=None) -> pa.Table:
+        o = self.options
+        c = self.candidates(store, sidecars)
+        pool, status, messages, prompts_ = c.pool, c.status, c.messages, c.prompts
+        n = len(pool.ids)
+        tokens = np.zeros(n, dtype=np.int64)
+        rating = np.full(n, np.nan)
+        judged = c.judged
 
         if o.mode == FUNNEL:
             asked = judged.tolist()

@@ -10,6 +10,7 @@ the call cache: every part of calls is kept as it returns.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,25 +95,10 @@ def plan_grouped(store: Store, judge: grouped.GroupedJudge) -> GroupPlan:
     """Count the calls of a pairwise or funnel run (reads the store; no backend)."""
     judge.load_templates()
     o = judge.options
-    sidecars = grouped.input_sidecars(store, o)
-    pool = grouped.read_pool(store, o, sidecars)
-    status = pool.status.copy()
-    open_ = (status == None) & (pool.group >= 0)  # noqa: E711
-    if o.mode == grouped.FUNNEL:
-        chosen = funnel.top_per_group(pool.group, pool.prior, pool.ties, o.k) & open_
-        status[open_ & ~chosen] = grouped.NOT_JUDGED
-        open_ = chosen
-    messages = grouped.read_messages(store, np.flatnonzero(open_))
-    prompts: dict[int, list[dict]] = {}
-    chars: list[int] = []
-    for row, conversation in messages.items():
-        prompt, why = judge.pointwise.prompt_for(conversation, pool.lang[row])
-        if prompt is None:
-            status[row] = why
-        else:
-            prompts[row] = prompt
-            chars.append(sum(len(m["content"] or "") for m in conversation))
-    rows = np.asarray(sorted(prompts), dtype=np.int64)
+    c = judge.candidates(store, grouped.input_sidecars(store, o))
+    pool, status, prompts = c.pool, c.status, c.prompts
+    rows = c.judged
+    chars = [sum(len(m["content"] or "") for m in c.messages[r]) for r in rows.tolist()]
     sizes = (
         np.bincount(pool.group[rows], minlength=len(pool.group_names))
         if len(rows)
@@ -148,9 +134,7 @@ def plan_grouped(store: Store, judge: grouped.GroupedJudge) -> GroupPlan:
     later = 2 * int(later[adaptive].sum())
     mean_chars = float(np.mean(chars)) if chars else 0.0
     template_chars = len(judge.pair_template.text)
-    skipped: dict[str, int] = {}
-    for why in status[(status != None)].tolist():  # noqa: E711
-        skipped[why] = skipped.get(why, 0) + 1
+    skipped = dict(Counter(status[status != None].tolist()))  # noqa: E711
     return GroupPlan(
         mode=o.mode,
         rows=len(pool.ids),
@@ -192,16 +176,23 @@ def print_group_plan(p: GroupPlan, console: Any) -> None:
     console.print("\n".join(lines))
 
 
+def _run_loaded(
+    store: Store, judge: Any, stage: Any, overwrite: bool, progress: Any
+) -> StageResult:
+    """Load ``judge``, run the stage ``stage(judge)`` declares, and always close its backend."""
+    store.require_base()
+    judge.load()
+    try:
+        return run_stage(store, stage(judge), overwrite=overwrite, progress=progress)
+    finally:
+        judge.backend.close()
+
+
 def run_grouped(
     store: Store, judge: grouped.GroupedJudge, overwrite: bool = False, progress: Any = None
 ) -> StageResult:
     """Judge the store's groups into the judge's sidecar (the backend is loaded here)."""
-    store.require_base()
-    judge.load()
-    try:
-        return run_stage(store, judge.stage(store), overwrite=overwrite, progress=progress)
-    finally:
-        judge.backend.close()
+    return _run_loaded(store, judge, lambda j: j.stage(store), overwrite, progress)
 
 
 def run_judge(
@@ -212,14 +203,7 @@ def run_judge(
     progress: Any = None,
 ) -> StageResult:
     """Judge every row of ``store`` into ``score.judge.<name>`` (the judge is loaded here)."""
-    store.require_base()
-    judge.load()
-    try:
-        return run_stage(
-            store, score_stage(judge, chunk_rows), overwrite=overwrite, progress=progress
-        )
-    finally:
-        judge.backend.close()
+    return _run_loaded(store, judge, lambda j: score_stage(j, chunk_rows), overwrite, progress)
 
 
 def show_judged(store: Store, key: str, n: int, console: Any) -> None:
