@@ -15,6 +15,9 @@ Flags are signals for later stages (the heuristic scorer, selection), not verdic
 
 Adapters add flags that only they can know: ``undesirable`` (a KTO example labelled
 false), ``preference_tie``, ``preference_identical``, ``rejected_prefix_differs``.
+Ingest adds ``embedded_turns`` (a ``Human: … Assistant: …`` transcript typed into one
+user message) and ``split_turns`` (such a transcript split into turns by
+``--split-embedded-turns``; see ``curate.ingest.embedded``).
 
 This module is the one place that spells the flag names and the sets of them that
 later stages act on: :data:`QUALITY_FLAGS` (dedup keeps the member with fewer of
@@ -37,6 +40,8 @@ UNDESIRABLE_FLAG = "undesirable"
 PREFERENCE_TIE_FLAG = "preference_tie"
 PREFERENCE_IDENTICAL_FLAG = "preference_identical"
 REJECTED_PREFIX_DIFFERS_FLAG = "rejected_prefix_differs"
+EMBEDDED_TURNS_FLAG = "embedded_turns"
+SPLIT_TURNS_FLAG = "split_turns"
 
 #: Flags of :func:`text_flags`, of :func:`structure_flags`, and those only an adapter can know.
 TEXT_FLAGS = (TEMPLATE_TOKENS_FLAG, PLACEHOLDER_FLAG)
@@ -47,12 +52,14 @@ ADAPTER_FLAGS = (
     PREFERENCE_IDENTICAL_FLAG,
     REJECTED_PREFIX_DIFFERS_FLAG,
 )
-ALL_FLAGS = (*TEXT_FLAGS, *STRUCTURE_FLAGS, *ADAPTER_FLAGS)
+#: Flags of a transcript typed into one message (``curate.ingest.embedded``).
+TRANSCRIPT_FLAGS = (EMBEDDED_TURNS_FLAG, SPLIT_TURNS_FLAG)
+ALL_FLAGS = (*TEXT_FLAGS, *STRUCTURE_FLAGS, *ADAPTER_FLAGS, *TRANSCRIPT_FLAGS)
 
 #: Flags that count against a conversation: of near-duplicates, dedup's fallback rule
 #: keeps the one with the fewest (``curate.dedup.ranking``). The preference flags say
 #: nothing about the chosen conversation itself.
-QUALITY_FLAGS = (*TEXT_FLAGS, *STRUCTURE_FLAGS, UNDESIRABLE_FLAG)
+QUALITY_FLAGS = (*TEXT_FLAGS, *STRUCTURE_FLAGS, UNDESIRABLE_FLAG, EMBEDDED_TURNS_FLAG)
 #: Template debris: the heuristic scorer's ``template`` term (``scorers.heuristics``).
 #: The order is recorded in that scorer's parameters: keep it.
 TEMPLATE_FLAGS = (TEMPLATE_TOKENS_FLAG, PLACEHOLDER_FLAG, EMPTY_TURN_FLAG)

@@ -30,19 +30,29 @@ ROLES = ("user", "assistant", "system")
     "field_map",
     multiple=True,
     metavar="FIELD=SOURCE",
-    help="Read FIELD from SOURCE (dotted for nested fields), e.g. --map instruction=question,output=answer.",
+    help="Read FIELD from SOURCE, a dotted path into objects and lists, e.g. "
+    "--map instruction=question,output=answer or --map prompt=turns.0.content.",
 )
 @click.option(
     "--role",
     "role_map",
     multiple=True,
     metavar="RAW=ROLE",
-    help="Map a role name to user|assistant|system, e.g. --role char=assistant.",
+    help="Map a role name, or a key of a turn object such as {q, a}, to "
+    "user|assistant|system, e.g. --role char=assistant --role q=user.",
 )
 @click.option(
     "--questions",
     type=click.Path(exists=True, dir_okay=False),
-    help="FastChat question file for answer files (default: found beside them).",
+    help="Question file that leaderboard answer files join (default: the question.jsonl or "
+    "question_*.jsonl beside them or one level up that holds their question ids).",
+)
+@click.option(
+    "--split-embedded-turns",
+    is_flag=True,
+    help="Split a transcript typed into one instruction (Human: … Assistant: …, 用户：…助手：…) "
+    "into turns when its markers are unambiguous (flagged split_turns); without it such "
+    "rows are flagged embedded_turns.",
 )
 @click.option(
     "--max-chars",
@@ -81,6 +91,7 @@ def ingest(
     field_map,
     role_map,
     questions,
+    split_embedded_turns,
     max_chars,
     shard_size,
     batch_size,
@@ -94,8 +105,11 @@ def ingest(
     and glob patterns (a name that exists as a file, such as data[1].jsonl, is that
     file). Each file's layout, encoding (UTF-8, UTF-16, UTF-32) and format are
     detected from its content: ShareGPT, OpenAI messages, Alpaca (+ history, system),
-    preference pairs, HH transcripts, MOSS, FastChat answers, SQuAD, prompts without
-    answers. Every record ends in the base table, as an exact duplicate of a base row,
+    preference pairs, pairwise judgments (AlpacaEval, arena), multi-turn dialogues,
+    HH transcripts, MOSS, leaderboard answers joined with their question files,
+    multiple-choice items, SQuAD, prompts without answers (README.md lists them);
+    judge templates and judge outputs are refused. Every record ends in the base table,
+    as an exact duplicate of a base row,
     or in the rejects table with a reason; a file that cannot be read (permission
     denied, a dangling link, a FIFO or a device) is one `unreadable` reject, a gzip
     file cut short keeps its complete records. Interrupted runs resume when the same
@@ -118,6 +132,7 @@ def ingest(
         field_map=parse_pairs(field_map, "--map"),
         role_map=roles,
         questions=questions,
+        split_embedded_turns=split_embedded_turns,
         max_chars=max_chars,
         shard_size=shard_size,
         batch_size=batch_size,

@@ -33,8 +33,11 @@ class FileSpec:
     unrecognized_keys: tuple[str, ...] = ()
     field_map: dict[str, str] = field(default_factory=dict)
     role_map: dict[str, str] = field(default_factory=dict)
-    questions: str | None = None
+    questions: str | None = None  # the question file this answer file joins
+    questions_error: str | None = None  # why none could be chosen
+    joined_by: tuple[str, ...] = ()  # answer files of the run that join this question file
     max_chars: int = 200_000
+    split_embedded_turns: bool = False
 
     def key(self) -> tuple:
         return (
@@ -43,6 +46,8 @@ class FileSpec:
             self.unrecognized_keys,
             tuple(sorted(self.role_map.items())),
             self.questions,
+            self.questions_error,
+            self.joined_by,
         )
 
 
@@ -65,7 +70,11 @@ def converter_for(spec: FileSpec) -> Converter:
             else formats.get(spec.format)
         )
         ctx = FormatContext(
-            Path(spec.path), dict(spec.role_map), Path(spec.questions) if spec.questions else None
+            Path(spec.path),
+            dict(spec.role_map),
+            Path(spec.questions) if spec.questions else None,
+            spec.questions_error,
+            spec.joined_by,
         )
         conv = _CONVERTERS[key] = fmt.converter(ctx)
     return conv
@@ -73,7 +82,7 @@ def converter_for(spec: FileSpec) -> Converter:
 
 def convert_items(spec: FileSpec, items: list[Item]) -> Converted:
     convert = converter_for(spec)
-    field_map, max_chars = spec.field_map, spec.max_chars
+    field_map, max_chars, split = spec.field_map, spec.max_chars, spec.split_embedded_turns
     base: list[tuple[Item, Prepared]] = []
     rejects: list[tuple[Item, str, str, str, int]] = []
 
@@ -92,7 +101,7 @@ def convert_items(spec: FileSpec, items: list[Item]) -> Converted:
             reject(item, "not_an_object", f"a JSON {type(record).__name__}, not an object", record)
             continue
         try:
-            base.append((item, prepare(convert(record), max_chars)))
+            base.append((item, prepare(convert(record), max_chars, split)))
         except RecordError as exc:
             reject(item, exc.reason, exc.detail, record)
         except Exception as exc:  # an adapter bug must not stop the run or lose the record

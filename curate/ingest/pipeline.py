@@ -22,7 +22,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from curate.errors import StageConflict, StoreError
 from curate.ingest import formats
 from curate.ingest.convert import FileSpec, convert_items
+from curate.ingest.formats.fastchat import FastChatAnswer, Questions, resolve
 from curate.ingest.inputs import InputFile, discover
 from curate.ingest.readers import Item, open_reader
 from curate.ingest.records import apply_field_map
@@ -50,8 +51,9 @@ class IngestOptions:
     format: str | None = None  # force one format for every file
     field_map: dict[str, str] = field(default_factory=dict)  # canonical field -> source field
     role_map: dict[str, str] = field(default_factory=dict)  # raw role -> user/assistant/system
-    questions: str | None = None  # FastChat question file for answer files
+    questions: str | None = None  # the question file of leaderboard answer files
     max_chars: int = 200_000
+    split_embedded_turns: bool = False  # split "User: … Assistant: …" inside one message
     shard_size: int = 100_000  # input items per shard
     batch_size: int = 4096
 
@@ -69,6 +71,7 @@ class FileStats:
     duplicates: int = 0
     preference: int = 0  # ingested rows that keep a rejected answer
     rejected: Counter = field(default_factory=Counter)
+    questions: str = ""  # the question file an answer file was joined with
 
     @property
     def rejected_total(self) -> int:
@@ -81,6 +84,7 @@ class FileStats:
     def merge(self, other: dict[str, Any]) -> None:
         self.layout = other.get("layout") or self.layout
         self.format = other.get("format") or self.format
+        self.questions = other.get("questions") or self.questions
         for key in ("read", "ingested", "duplicates", "preference"):
             setattr(self, key, getattr(self, key) + other.get(key, 0))
         self.rejected.update(other.get("rejected", {}))
@@ -286,6 +290,8 @@ class Ingestor:
         if options.format is not None:
             formats.get(options.format)  # fail early on a bad name
         self.workers = default_workers(self.total_bytes) if workers is None else workers
+        self._specs: list[FileSpec] = []
+        self._displays: dict[str, str] | None = None
         self.fingerprint = fingerprint(
             {"files": [f.identity() for f in self.files], "params": options.params()}
         )
@@ -343,7 +349,11 @@ class Ingestor:
                 else {"fingerprint": self.fingerprint, "started": now_iso()}
             )
             journal.rewrite([header, *committed])
-            stats = [FileStats(f.display) for f in self.files]
+            self._specs = self._plan()
+            stats = [
+                FileStats(f.display, questions=self._questions_shown(s))
+                for f, s in zip(self.files, self._specs)
+            ]
             for entry in committed:
                 for key, delta in entry["files"].items():
                     stats[int(key)].merge(delta)
@@ -386,10 +396,10 @@ class Ingestor:
         start_file, start_item = position
         for fi in range(start_file, len(self.files)):
             info = self.files[fi]
+            spec = self._specs[fi]
             with open_reader(info.path) as reader:
                 stream = reader.records()
                 head = _detection_head(stream)
-                spec = self._spec(info, head)
                 items = islice(chain(head, stream), start_item if fi == start_file else 0, None)
                 yielded = False
                 while True:
@@ -405,6 +415,46 @@ class Ingestor:
                 if not yielded:  # an empty file, or one already consumed before a resume
                     yield Task(fi, spec, reader.layout, [], info.size, None)
         yield Task(-1, None, "", [], 0, (len(self.files), 0), final=True)
+
+    def _plan(self) -> list[FileSpec]:
+        """Every file's format, detected from its first records, and the joins between
+        leaderboard answer files and their question files (decided before any file is
+        read in full, so that a question file knows whether answers of this run join it)."""
+        opts = self.options
+        given = Path(opts.questions) if opts.questions else None
+        specs: list[FileSpec] = []
+        joins: dict[str, list[str]] = {}
+        for info in self.files:
+            with open_reader(info.path) as reader:
+                head = _detection_head(reader.records())
+            spec = self._spec(info, head)
+            if spec.format == FastChatAnswer.name:
+                records = [
+                    apply_field_map(it.value, opts.field_map) for it in head if it.error is None
+                ]
+                found = resolve(info.path, given, records)
+                spec = replace(
+                    spec,
+                    questions=str(found.path) if found.path else None,
+                    questions_error=found.error,
+                )
+                if found.path is not None:
+                    joins.setdefault(os.path.realpath(found.path), []).append(info.display)
+            specs.append(spec)
+        return [
+            replace(s, joined_by=tuple(joins[key]))
+            if s.format == Questions.name and (key := os.path.realpath(s.path)) in joins
+            else s
+            for s in specs
+        ]
+
+    def _questions_shown(self, spec: FileSpec) -> str:
+        """The question file of an answer file as the user named it (if it is an input)."""
+        if not spec.questions:
+            return ""
+        if self._displays is None:
+            self._displays = {os.path.realpath(f.path): f.display for f in self.files}
+        return self._displays.get(os.path.realpath(spec.questions), spec.questions)
 
     def _spec(self, info: InputFile, head: list[Item]) -> FileSpec:
         opts = self.options
@@ -423,6 +473,7 @@ class Ingestor:
             role_map=dict(opts.role_map),
             questions=opts.questions,
             max_chars=opts.max_chars,
+            split_embedded_turns=opts.split_embedded_turns,
         )
 
     def _stream(

@@ -17,8 +17,9 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from curate.flags import structure_flags, text_flags
+from curate.flags import EMBEDDED_TURNS_FLAG, SPLIT_TURNS_FLAG, structure_flags, text_flags
 from curate.ids import conversation_id, prompt_id
+from curate.ingest.embedded import has_embedded_turns, split_turns
 from curate.ingest.formats import Conversation, RecordError
 from curate.store.schema import RAW_LIMIT
 
@@ -40,18 +41,26 @@ class Prepared(NamedTuple):
     meta: str | None
 
 
-def prepare(conv: Conversation, max_chars: int) -> Prepared:
+def prepare(conv: Conversation, max_chars: int, split_embedded: bool = False) -> Prepared:
     """Validate a conversation and compute what the base table stores about it."""
     messages = conv.messages
     if not messages:
         raise RecordError("empty_content", "no messages")
-    roles = [m[0] for m in messages]
     contents = [m[1] for m in messages]
     for i, content in enumerate(contents):
         if type(content) is not str:
             raise RecordError(
                 "non_string_content", f"message {i} content is a {type(content).__name__}"
             )
+    transcript_flag = None
+    if any(role == "user" and has_embedded_turns(c) for role, c in messages):
+        split = split_turns(messages) if split_embedded else None
+        if split is None:
+            transcript_flag = EMBEDDED_TURNS_FLAG
+        else:
+            messages, transcript_flag = split, SPLIT_TURNS_FLAG
+            contents = [m[1] for m in messages]
+    roles = [m[0] for m in messages]
     n_chars = sum(map(len, contents))
     if n_chars > max_chars:
         raise RecordError("too_long", f"{n_chars} characters (limit --max-chars {max_chars})")
@@ -74,6 +83,8 @@ def prepare(conv: Conversation, max_chars: int) -> Prepared:
         flags.append(NUL_CHAR)
     if conv.flags:
         flags += conv.flags
+    if transcript_flag is not None:
+        flags.append(transcript_flag)
     if len(flags) > 1:
         flags.sort()
     meta = orjson.dumps(conv.meta, option=orjson.OPT_SORT_KEYS).decode() if conv.meta else None
@@ -93,14 +104,24 @@ def prepare(conv: Conversation, max_chars: int) -> Prepared:
 
 
 def apply_field_map(record: Any, mapping: dict[str, str]) -> Any:
-    """Expose ``record[source]`` (a dotted path for nested fields) as ``record[field]``."""
+    """Expose ``record[source]`` as ``record[field]``: ``source`` is a dotted path into nested
+    objects and lists (``turns.0.content``: the content of the first turn)."""
     if not mapping or not isinstance(record, dict):
         return record
     out = dict(record)
     for field, source in mapping.items():
         value: Any = record
         for part in source.split("."):
-            value = value.get(part, _MISSING) if isinstance(value, dict) else _MISSING
+            if isinstance(value, dict):
+                value = value.get(part, _MISSING)
+            elif (
+                isinstance(value, list)
+                and part.lstrip("-").isdigit()
+                and -len(value) <= int(part) < len(value)
+            ):
+                value = value[int(part)]
+            else:
+                value = _MISSING
             if value is _MISSING:
                 break
         if value is _MISSING:

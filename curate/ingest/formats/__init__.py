@@ -18,28 +18,39 @@ from curate.ingest.formats.base import (
     RecordError,
 )
 from curate.ingest.formats.chat import Messages, PreferenceMessages, ShareGPT
-from curate.ingest.formats.fastchat import (
-    FASTCHAT_JUDGMENTS,
-    FASTCHAT_QUESTIONS,
-    JUDGE_PROMPTS,
-    FastChatAnswer,
+from curate.ingest.formats.dialogue import Dialogue
+from curate.ingest.formats.fastchat import FastChatAnswer, Questions
+from curate.ingest.formats.instruction import Alpaca, MultipleChoice, PromptOnly, Squad
+from curate.ingest.formats.judgments import (
+    PAIR_LAYOUTS,
+    ArenaConversations,
+    JudgeOutput,
+    JudgeTemplate,
+    PairedAnswers,
+    RankedAnswers,
 )
-from curate.ingest.formats.instruction import Alpaca, Pairwise, PromptOnly, Squad
 from curate.ingest.formats.transcripts import HHTranscript, Moss
 
 SAMPLE = 64
 
+#: Detection order: on equal votes the format listed first wins, so the more specific
+#: layouts come first, and the refusals (judge templates, judge outputs) come before
+#: the generic prompt layouts their rows would otherwise pass for.
 FORMATS: tuple[Format, ...] = (
     Moss(),
+    JudgeTemplate(),
     FastChatAnswer(),
-    FASTCHAT_JUDGMENTS,
-    FASTCHAT_QUESTIONS,
-    JUDGE_PROMPTS,
+    ArenaConversations(),
+    *(PairedAnswers(layout) for layout in PAIR_LAYOUTS),
+    RankedAnswers(),
+    JudgeOutput(),
+    Questions(),
     HHTranscript(),
     PreferenceMessages(),
     ShareGPT(),
     Messages(),
-    Pairwise(),
+    Dialogue(),
+    MultipleChoice(),
     Squad(),
     Alpaca(),
     PromptOnly(),

@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from curate.flags import (
+    PREFERENCE_IDENTICAL_FLAG,
+    PREFERENCE_TIE_FLAG,
+    REJECTED_PREFIX_DIFFERS_FLAG,
+)
+
 USER, ASSISTANT, SYSTEM = "user", "assistant", "system"
 
 
@@ -34,7 +40,23 @@ class Conversation(NamedTuple):
 Converter = Callable[[dict], Conversation]
 
 # Role names seen in the wild, lower-cased.
-_USER_ROLES = {"user", "human", "usr", "prompter", "customer", "client", "question", "instruction"}
+_USER_ROLES = {
+    "user",
+    "human",
+    "usr",
+    "prompter",
+    "customer",
+    "client",
+    "question",
+    "instruction",
+    "用户",
+    "用戶",
+    "使用者",
+    "人类",
+    "人類",
+    "пользователь",
+    "человек",
+}
 _ASSISTANT_ROLES = {
     "assistant",
     "gpt",
@@ -52,8 +74,12 @@ _ASSISTANT_ROLES = {
     "response",
     "answer",
     "output",
+    "助手",
+    "助理",
+    "ассистент",
+    "бот",
 }
-_SYSTEM_ROLES = {"system", "sys", "system_prompt"}
+_SYSTEM_ROLES = {"system", "sys", "system_prompt", "系统", "系統", "система"}
 # Tool-call turns cannot be represented with system/user/assistant messages.
 TOOL_ROLES = {
     "function_call",
@@ -74,6 +100,11 @@ DEFAULT_ROLES = (
     | {r: ASSISTANT for r in _ASSISTANT_ROLES}
     | {r: SYSTEM for r in _SYSTEM_ROLES}
 )
+#: Keys that name a side only inside a turn object holding both sides, such as
+#: Capybara's ``{input, output}`` or a ``{q, a}`` pair (``{human, assistant}`` and
+#: ``{user, bot}`` are ordinary role names).
+PAIR_ROLES = {"input": USER, "q": USER, "prompt": USER, "a": ASSISTANT, "response": ASSISTANT}
+ROLE_ORDER = {SYSTEM: 0, USER: 1, ASSISTANT: 2}
 
 
 @dataclass
@@ -82,10 +113,17 @@ class FormatContext:
 
     path: Path
     role_map: dict[str, str] = field(default_factory=dict)  # extra raw role -> canonical role
-    questions: Path | None = None  # FastChat question file, when given by the user
+    questions: Path | None = None  # the question file answer files join (resolved by ingest)
+    questions_error: str | None = None  # why no question file could be chosen
+    joined_by: tuple[str, ...] = ()  # answer files of this run that join this question file
 
     def __post_init__(self) -> None:
         self.roles = {**DEFAULT_ROLES, **{k.lower(): v for k, v in self.role_map.items()}}
+        self.pair_roles = {**PAIR_ROLES, **self.roles}
+
+    def known_role(self, raw: str) -> str | None:
+        """The canonical role of a key inside a two-sided turn object, or None."""
+        return self.pair_roles.get(raw.strip().lower())
 
     def role(self, raw: Any) -> str:
         """The canonical role for a raw role name, or a RecordError."""
@@ -121,12 +159,25 @@ class Format:
         raise NotImplementedError
 
 
+#: Keys under which a content object holds its text: ``{"answer": ...}`` (arena-hard's
+#: answer files), ``{"content": ...}``, ``{"text": ...}``, ``{"value": ...}``.
+CONTENT_KEYS = ("answer", "content", "text", "value")
+
+
 def text_of(value: Any, what: str) -> str:
-    """Message content as text: a string, or OpenAI-style text parts joined by newlines."""
+    """Message content as text: a string, OpenAI-style text parts joined by newlines, or a
+    content object such as ``{"answer": "..."}`` (any other keys of it, e.g. a model's
+    reasoning or a token count, are not part of the message)."""
     if isinstance(value, str):
         return value
     if value is None:
         raise RecordError("missing_field", f"{what} is null")
+    if isinstance(value, dict) and "type" not in value:
+        key = first_key(value, CONTENT_KEYS)
+        if key is None:
+            keys = ", ".join(sorted(map(str, value))) or "(none)"
+            raise RecordError("non_string_content", f"{what} is an object with keys {keys}")
+        return text_of(value[key], f"{what}.{key}")
     if isinstance(value, list):
         parts = []
         for part in value:
@@ -187,3 +238,26 @@ def last_assistant_text(messages: list[tuple[str, Any]]) -> str | None:
         if role == ASSISTANT:
             return content
     return None
+
+
+def compare_answers(
+    chosen: list[tuple[str, str]], other: list[tuple[str, str]]
+) -> tuple[str | None, tuple[str, ...]]:
+    """The rejected final answer of a preference pair given as two whole conversations,
+    and the flags the comparison raises."""
+    rejected = last_assistant_text(other)
+    if other[:-1] != chosen[:-1]:
+        return rejected, (REJECTED_PREFIX_DIFFERS_FLAG,)
+    if other == chosen:
+        return rejected, (PREFERENCE_IDENTICAL_FLAG,)
+    return rejected, ()
+
+
+def score_tie(record: dict) -> tuple[str, ...]:
+    """``preference_tie`` when the pair's own scores are equal (UltraFeedback's
+    ``score_chosen``/``score_rejected``): such a pair says nothing about which is better."""
+    a, b = record.get("score_chosen"), record.get("score_rejected")
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers) and a == b:
+        return (PREFERENCE_TIE_FLAG,)
+    return ()

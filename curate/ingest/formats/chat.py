@@ -6,6 +6,7 @@ from typing import Any
 
 from curate.ingest.formats.base import (
     ASSISTANT,
+    ROLE_ORDER,
     SYSTEM,
     USER,
     Conversation,
@@ -13,21 +14,30 @@ from curate.ingest.formats.base import (
     Format,
     FormatContext,
     RecordError,
+    compare_answers,
     extract_meta,
+    first_key,
     last_assistant_text,
+    score_tie,
     text_of,
 )
 
 _TURN_KEYS = ("conversations", "conversation")
 
 
+_ROLE_KEYS = ("from", "role", "speaker", "author")
+_CONTENT_KEYS = ("value", "content", "text", "utterance", "message")
+
+
 def turns_to_messages(turns: Any, ctx: FormatContext, what: str) -> list[tuple[str, str]]:
-    """A list of ShareGPT ``{from, value}`` or OpenAI ``{role, content}`` dicts as messages."""
+    """A list of turns as messages. A turn is a ShareGPT ``{from, value}``, an OpenAI
+    ``{role, content}`` or a ``{speaker, text}`` object, or an object holding both sides
+    under role names (Firefly's ``{human, assistant}``, MT-Bench-101's ``{user, bot}``)."""
     if not isinstance(turns, list):
         raise RecordError(
             "missing_field", f"{what} is a {type(turns).__name__}, not a list of turns"
         )
-    messages = []
+    messages: list[tuple[str, str]] = []
     for i, turn in enumerate(turns):
         if not isinstance(turn, dict):
             raise RecordError(
@@ -35,15 +45,42 @@ def turns_to_messages(turns: Any, ctx: FormatContext, what: str) -> list[tuple[s
             )
         if turn.get("tool_calls") or turn.get("function_call"):
             raise RecordError("tool_call", f"{what}[{i}] carries tool calls")
-        if "from" in turn or "value" in turn:
-            raw_role, content = turn.get("from"), turn.get("value")
-        else:
-            raw_role, content = turn.get("role"), turn.get("content")
-        if raw_role is None:
+        role_key = first_key(turn, _ROLE_KEYS)
+        content_key = first_key(turn, _CONTENT_KEYS)
+        if role_key is None and content_key is None:
+            messages += pair_turn(turn, ctx, f"{what}[{i}]")
+            continue
+        if role_key is None:
             raise RecordError("missing_field", f"{what}[{i}] has no role ('from' or 'role')")
-        role = ctx.role(raw_role)
-        messages.append((role, text_of(content, f"{what}[{i}] content")))
+        role = ctx.role(turn[role_key])
+        messages.append((role, text_of(turn.get(content_key), f"{what}[{i}] content")))
     return messages
+
+
+def pair_turn(turn: dict, ctx: FormatContext, what: str) -> list[tuple[str, str]]:
+    """The messages of a turn object keyed by role names, in system, user, assistant order.
+
+    Keys that name no role are ignored when they hold no text; a text under an unknown
+    key is an error that says how to map it (``--role KEY=assistant``).
+    """
+    sides = []
+    for key, value in turn.items():
+        role = ctx.known_role(key) if isinstance(key, str) else None
+        if role is None:
+            if isinstance(value, str) and value.strip():
+                known = ", ".join(map(str, turn))
+                raise RecordError(
+                    "unknown_role",
+                    f"{what} has keys {known}; map the key {key!r} with --role {key}=user|assistant|system",
+                )
+            continue
+        sides.append((ROLE_ORDER[role], role, text_of(value, f"{what}.{key}")))
+    if not sides:
+        raise RecordError(
+            "missing_field", f"{what} has no role ('from' or 'role') and no role keys"
+        )
+    sides.sort(key=lambda side: side[0])
+    return [(role, text) for _, role, text in sides]
 
 
 def _answer_text(value: Any, ctx: FormatContext, what: str) -> str:
@@ -81,7 +118,9 @@ class ShareGPT(Format):
                 if record.get("rejected") is not None
                 else None
             )
-            return Conversation(messages, rejected, (), extract_meta(record, consumed))
+            return Conversation(
+                messages, rejected, score_tie(record), extract_meta(record, consumed)
+            )
 
         return convert
 
@@ -133,24 +172,32 @@ class PreferenceMessages(Format):
         def convert(record: dict) -> Conversation:
             key = "chosen_messages" if "chosen_messages" in record else "chosen"
             rkey = "rejected_messages" if key == "chosen_messages" else "rejected"
-            prompt = record.get("prompt")
-            if isinstance(prompt, str):
-                prefix = [(USER, prompt)]
-            elif isinstance(prompt, list):
-                prefix = turns_to_messages(prompt, ctx, "prompt")
-            else:
-                prefix = []
             chosen = turns_to_messages(record.get(key), ctx, key)
+            prefix = _prompt_prefix(record.get("prompt"), chosen, ctx)
             messages = prefix + chosen
             flags: tuple[str, ...] = ()
             rejected = None
             if record.get(rkey) is not None:
-                other = prefix + turns_to_messages(record.get(rkey), ctx, rkey)
-                rejected = last_assistant_text(other)
-                if other[:-1] != messages[:-1]:
-                    flags = ("rejected_prefix_differs",)
-                elif other == messages:
-                    flags = ("preference_identical",)
+                other = turns_to_messages(record.get(rkey), ctx, rkey)
+                if other and other[0][0] == ASSISTANT:
+                    other = prefix + other
+                rejected, flags = compare_answers(messages, other)
+            flags += score_tie(record)
             return Conversation(messages, rejected, flags, extract_meta(record, consumed))
 
         return convert
+
+
+def _prompt_prefix(
+    prompt: Any, chosen: list[tuple[str, str]], ctx: FormatContext
+) -> list[tuple[str, str]]:
+    """The turns that ``prompt`` adds before the chosen answer: none when the chosen
+    list already starts with the conversation (UltraFeedback: ``prompt`` is a copy of
+    its first user turn), else the prompt as a user turn or a list of turns."""
+    if chosen and chosen[0][0] != ASSISTANT:
+        return []
+    if isinstance(prompt, str):
+        return [(USER, prompt)]
+    if isinstance(prompt, list):
+        return turns_to_messages(prompt, ctx, "prompt")
+    return []

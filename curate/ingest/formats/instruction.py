@@ -1,5 +1,5 @@
-"""Instruction layouts: Alpaca and its relatives, prompts without answers, pairwise
-comparisons, and SQuAD-style reading comprehension.
+"""Instruction layouts: Alpaca and its relatives, prompts without answers, multiple-choice
+items, and SQuAD-style reading comprehension.
 
 The user turn of an Alpaca record is ``instruction``, followed by a blank line and
 ``input`` when ``input`` is not empty (the common Alpaca-to-chat conversion).
@@ -7,6 +7,7 @@ The user turn of an Alpaca record is ``instruction``, followed by a blank line a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from curate.ingest.formats.base import (
@@ -21,10 +22,32 @@ from curate.ingest.formats.base import (
     extract_meta,
     first_key,
     require_str,
+    score_tie,
 )
 
-PROMPT_KEYS = ("instruction", "prompt", "question", "query", "user_prompt")
-RESPONSE_KEYS = ("output", "response", "answer", "completion", "chosen")
+PROMPT_KEYS = ("instruction", "prompt", "question", "query", "user_prompt", "problem")
+RESPONSE_KEYS = ("output", "response", "answer", "completion", "chosen", "solution")
+#: Other names of the one answer of a record: ``gpt4_answer``, ``model_output``,
+#: ``canonical_solution``, ``reference_answer``, ``targets`` ...
+ANSWER_ALIAS = re.compile(
+    r"^(?:[a-z0-9]+_)*(?:output|response|answer|completion|generation|solution|reply|target)s?$"
+)
+#: One of several answers (``output_1``, ``response_a``): a record holding them and no
+#: verdict is not a prompt without an answer.
+NUMBERED_ANSWER = re.compile(r"(?:output|response|answer|completion)_?(?:\d|[ab])$", re.I)
+
+
+def answer_key(record: dict) -> str | None:
+    """The key of a record's one answer: a usual name, else the only alias present."""
+    key = first_key(record, RESPONSE_KEYS)
+    if key is not None:
+        return key
+    aliases = [
+        k
+        for k, v in record.items()
+        if isinstance(v, str) and isinstance(k, str) and ANSWER_ALIAS.match(k.lower())
+    ]
+    return aliases[0] if len(aliases) == 1 else None
 
 
 def user_text(record: dict) -> str:
@@ -39,21 +62,18 @@ def user_text(record: dict) -> str:
     return f"{prompt}\n\n{extra}" if prompt else extra
 
 
-def history_messages(history: Any) -> list[tuple[str, str]]:
-    """``history`` as ``[[question, answer], ...]``; empty string or null means none."""
+def history_messages(history: Any, ctx: FormatContext) -> list[tuple[str, str]]:
+    """``history`` as ``[[question, answer], ...]`` or ``[{user, bot}, ...]``; empty string
+    or null means none."""
     if history is None or history == "" or history == []:
         return []
     if not isinstance(history, list):
         raise RecordError(
             "bad_history", f"history is a {type(history).__name__}, not a list of pairs"
         )
-    messages = []
-    for i, pair in enumerate(history):
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise RecordError("bad_history", f"history[{i}] is not a [question, answer] pair")
-        messages.append((USER, require_str(pair[0], f"history[{i}][0]")))
-        messages.append((ASSISTANT, require_str(pair[1], f"history[{i}][1]")))
-    return messages
+    from curate.ingest.formats.dialogue import dialogue_messages
+
+    return dialogue_messages(history, ctx, "history")
 
 
 def with_system(record: dict, messages: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -75,21 +95,20 @@ class Alpaca(Format):
 
     def matches(self, record: dict) -> bool:
         has_prompt = first_key(record, PROMPT_KEYS) is not None
-        has_answer = first_key(record, RESPONSE_KEYS) is not None or isinstance(
-            record.get("instances"), list
-        )
+        has_answer = answer_key(record) is not None or isinstance(record.get("instances"), list)
         return has_prompt and has_answer and not isinstance(record.get("chosen"), list)
 
     def converter(self, ctx: FormatContext) -> Converter:
         consumed = self.consumed
 
         def convert(record: dict) -> Conversation:
-            if "instances" in record and first_key(record, RESPONSE_KEYS) is None:
+            if "instances" in record and answer_key(record) is None:
                 record = _single_instance(record)
-            key = first_key(record, RESPONSE_KEYS)
+            key = answer_key(record)
             if key is None:
                 raise RecordError("missing_field", "no output/response/answer field")
             output = record[key]
+            consumed_here = consumed | {key}
             rejected = None
             if isinstance(output, list):  # ranked answers, best first (OpenAssistant pairs)
                 if not output:
@@ -102,12 +121,13 @@ class Alpaca(Format):
             messages = with_system(
                 record,
                 [
-                    *history_messages(record.get("history")),
+                    *history_messages(record.get("history"), ctx),
                     (USER, user_text(record)),
                     (ASSISTANT, answer),
                 ],
             )
-            return Conversation(messages, rejected, (), extract_meta(record, consumed))
+            flags = score_tie(record) if rejected is not None else ()
+            return Conversation(messages, rejected, flags, extract_meta(record, consumed_here))
 
         return convert
 
@@ -131,8 +151,9 @@ class PromptOnly(Format):
     def matches(self, record: dict) -> bool:
         return (
             first_key(record, PROMPT_KEYS) is not None
-            and first_key(record, RESPONSE_KEYS) is None
+            and answer_key(record) is None
             and "instances" not in record
+            and not any(isinstance(k, str) and NUMBERED_ANSWER.search(k) for k in record)
         )
 
     def converter(self, ctx: FormatContext) -> Converter:
@@ -143,60 +164,6 @@ class PromptOnly(Format):
             return Conversation(messages, None, (), extract_meta(record, consumed))
 
         return convert
-
-
-class Pairwise(Format):
-    name = "pairwise"
-    summary = "instruction + left_answer/right_answer with result (left|right|equal) or left_grade/right_grade"
-    consumed = frozenset(
-        {
-            *PROMPT_KEYS,
-            "input",
-            "left_answer",
-            "right_answer",
-            "result",
-            "left_grade",
-            "right_grade",
-        }
-    )
-
-    def matches(self, record: dict) -> bool:
-        return "left_answer" in record and "right_answer" in record
-
-    def converter(self, ctx: FormatContext) -> Converter:
-        consumed = self.consumed
-
-        def convert(record: dict) -> Conversation:
-            left = require_str(record.get("left_answer"), "left_answer")
-            right = require_str(record.get("right_answer"), "right_answer")
-            winner = _winner(record)
-            flags: tuple[str, ...] = ()
-            if winner == "tie":
-                winner, flags = "left", ("preference_tie",)
-            chosen, rejected = (left, right) if winner == "left" else (right, left)
-            messages = [(USER, user_text(record)), (ASSISTANT, chosen)]
-            return Conversation(messages, rejected, flags, extract_meta(record, consumed))
-
-        return convert
-
-
-def _winner(record: dict) -> str:
-    result = record.get("result")
-    if isinstance(result, str):
-        value = result.strip().lower()
-        if value in ("left", "a", "model_a", "1"):
-            return "left"
-        if value in ("right", "b", "model_b", "2"):
-            return "right"
-        if value in ("equal", "tie", "draw", "both", "none"):
-            return "tie"
-        raise RecordError("unknown_preference", f"result {result!r} is not left/right/equal")
-    lg, rg = record.get("left_grade"), record.get("right_grade")
-    if isinstance(lg, (int, float)) and isinstance(rg, (int, float)):
-        return "left" if lg > rg else "right" if rg > lg else "tie"
-    raise RecordError(
-        "missing_field", "no result and no left_grade/right_grade to pick the preferred answer"
-    )
 
 
 class Squad(Format):
@@ -223,5 +190,58 @@ class Squad(Format):
             answer = require_str(answers[0].get("text"), "answers[0].text")
             messages = [(USER, f"{context}\n\n{question}"), (ASSISTANT, answer)]
             return Conversation(messages, None, (), extract_meta(record, consumed))
+
+        return convert
+
+
+_OPTION_LETTERS = "ABCDEFGHIJ"
+_OPTION_LISTS = ("choices", "options")
+
+
+def _options(record: dict) -> list[str] | None:
+    """A multiple-choice item's options: ``A``..``D`` fields (C-Eval, CMMLU, TMMLU+) or a
+    ``choices``/``options`` list of strings (MMLU)."""
+    if all(isinstance(record.get(c), str) for c in "ABCD"):
+        options = []
+        for letter in _OPTION_LETTERS:
+            if not isinstance(record.get(letter), str):
+                break
+            options.append(record[letter])
+        return options
+    key = first_key(record, _OPTION_LISTS)
+    values = record.get(key) if key else None
+    if isinstance(values, list) and len(values) >= 2 and all(isinstance(v, str) for v in values):
+        return values[: len(_OPTION_LETTERS)]
+    return None
+
+
+class MultipleChoice(Format):
+    name = "multiple_choice"
+    summary = (
+        "multiple-choice items (C-Eval, CMMLU, TMMLU+: question, A..D, answer; MMLU: choices, "
+        "answer index): user = question and lettered options, assistant = the answer's letter"
+    )
+    consumed = frozenset({"question", "answer", *_OPTION_LETTERS, *_OPTION_LISTS})
+
+    def matches(self, record: dict) -> bool:
+        return "question" in record and "answer" in record and _options(record) is not None
+
+    def converter(self, ctx: FormatContext) -> Converter:
+        consumed = self.consumed
+
+        def convert(record: dict) -> Conversation:
+            question = require_str(record.get("question"), "question")
+            options = _options(record) or []
+            lines = [f"{_OPTION_LETTERS[i]}. {text}" for i, text in enumerate(options)]
+            answer = record.get("answer")
+            if isinstance(answer, int) and not isinstance(answer, bool):
+                if not 0 <= answer < len(options):
+                    raise RecordError("missing_field", f"answer index {answer} has no option")
+                answer = _OPTION_LETTERS[answer]
+            answer = require_str(answer, "answer")
+            user = question + "\n" + "\n".join(lines)
+            return Conversation(
+                [(USER, user), (ASSISTANT, answer)], None, (), extract_meta(record, consumed)
+            )
 
         return convert

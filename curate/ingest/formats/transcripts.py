@@ -18,8 +18,8 @@ from curate.ingest.formats.base import (
     Format,
     FormatContext,
     RecordError,
+    compare_answers,
     extract_meta,
-    last_assistant_text,
     require_str,
 )
 
@@ -60,11 +60,7 @@ class HHTranscript(Format):
             rejected, flags = None, ()
             if record.get("rejected") is not None:
                 other = parse_transcript(require_str(record["rejected"], "rejected"), "rejected")
-                rejected = last_assistant_text(other)
-                if other[:-1] != messages[:-1]:
-                    flags = ("rejected_prefix_differs",)
-                elif other == messages:
-                    flags = ("preference_identical",)
+                rejected, flags = compare_answers(messages, other)
             return Conversation(messages, rejected, flags, extract_meta(record, consumed))
 
         return convert

@@ -307,7 +307,6 @@ def test_fastchat_picks_question_file_by_name_then_language(tmp_path):
 
 def test_refused_and_unrecognised_layouts():
     for rec, reason in [
-        ({"question_id": 1, "category": "x", "turns": ["q"]}, "questions_only"),
         ({"question_id": 1, "judgment": "[[5]]", "user_prompt": "..."}, "judge_output"),
         ({"name": "pair", "prompt_template": "...", "system_prompt": "..."}, "judge_template"),
         ({"foo": 1, "bar": 2}, "unrecognized_schema"),

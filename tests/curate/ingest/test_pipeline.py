@@ -49,7 +49,7 @@ def noisy_inputs(tmp_path):
                     {"role": "assistant", "content": "  "},
                 ]
             },  # empty
-            {"messages": [{"role": "user", "content": {"text": "q"}}]},  # non-string content
+            {"messages": [{"role": "user", "content": {"url": "q.png"}}]},  # non-string content
             {
                 "messages": [
                     {"role": "user", "content": "x" * 500},
