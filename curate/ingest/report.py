@@ -33,6 +33,27 @@ def reconciliation_line(stats: FileStats) -> str:
     )
 
 
+def _joins(files: list[FileStats], root: str) -> list[str]:
+    """``question.jsonl <- 13 answer files`` per question file that answer files joined."""
+    by_question: dict[str, list[str]] = {}
+    for s in files:
+        if s.questions:
+            by_question.setdefault(s.questions, []).append(s.file)
+    out = []
+    for question, answers in by_question.items():
+        shown = (
+            os.path.relpath(question, root)
+            if root and os.path.isabs(question) == os.path.isabs(root)
+            else question
+        )
+        if len(answers) == 1:
+            name = os.path.relpath(answers[0], root) if root else answers[0]
+            out.append(f"{name} <- {shown}")
+        else:
+            out.append(f"{len(answers)} answer files <- {shown}")
+    return out
+
+
 def render(result: IngestResult, console: Console) -> None:
     root = _common_root([s.file for s in result.files])
     table = Table(title=f"ingest into {result.store}", title_justify="left", show_lines=False)
@@ -67,6 +88,9 @@ def render(result: IngestResult, console: Console) -> None:
     )
     console.print(table)
     console.print(f"[bold]reconciliation[/]: {reconciliation_line(totals)}")
+    joins = _joins(result.files, root)
+    if joins:
+        console.print("[bold]joined with question files[/]: " + "; ".join(joins))
     if totals.preference:
         console.print(
             f"[bold]preference records[/]: {totals.preference:,} — the chosen conversation is ingested; "
