@@ -565,3 +565,88 @@ def test_ranked_and_multiple_choice_and_aliased_answers(tmp_path):
     assert turns(rows["math.jsonl"][0]) == [("user", "Solve x+1=2."), ("assistant", "x = 1.")]
     # two answers and no verdict: not a bare prompt with the answers thrown away
     assert [r["reason"] for r in rejects] == ["unrecognized_schema"]
+
+
+@pytest.mark.parametrize(
+    ("record", "chosen", "rejected", "tie"),
+    [
+        (
+            {
+                "prompt": "\n\nHuman: Name a fruit.\n\nAssistant:",
+                "answers": [
+                    {"answer": "Pear.", "model": "m1", "rank": 2.0},
+                    {"answer": "Apple.", "model": "m2", "rank": 1.0},
+                    {"answer": "Rock.", "model": "m3", "rank": 3.0},
+                ],
+                "turns": 1,
+            },
+            "Apple.",
+            "Rock.",
+            False,
+        ),
+        (
+            {
+                "id": 30192,
+                "model_a": "gpt-4",
+                "model_b": "llama-2",
+                "prompt": '["Name a fruit."]',
+                "response_a": '["Apple."]',
+                "response_b": '["Rock."]',
+                "winner_model_a": 0,
+                "winner_model_b": 0,
+                "winner_tie": 1,
+            },
+            "Apple.",
+            "Rock.",
+            True,
+        ),
+        (
+            {
+                "prompt": "Name a fruit.",
+                "response_0": "Rock.",
+                "response_1": "Apple.",
+                "better_response_id": 1,
+                "safer_response_id": 1,
+            },
+            "Apple.",
+            "Rock.",
+            False,
+        ),
+        (
+            {
+                "post_id": "x",
+                "history": "Name a fruit.",
+                "human_ref_A": "Apple.",
+                "human_ref_B": "Rock.",
+                "labels": 1,
+            },
+            "Apple.",
+            "Rock.",
+            False,
+        ),
+        (
+            {
+                "question_id": 3,
+                "question_body": "Name a fruit.",
+                "answer1_body": "Rock.",
+                "answer2_body": "Apple.",
+                "answer1_model_id": "m1",
+                "answer2_model_id": "m2",
+                "score": [[2.0, 9.0]],
+                "text": "2 9\nAssistant 2 names a fruit.",
+            },
+            "Apple.",
+            "Rock.",
+            False,
+        ),
+    ],
+    ids=["nectar", "lmsys-arena-export", "pku-saferlhf", "shp", "judgelm"],
+)
+def test_other_verdict_layouts(tmp_path, record, chosen, rejected, tie):
+    path = write_jsonl(tmp_path / "pairs.jsonl", [record])
+    _, rows, rejects = ingest(tmp_path, [path])
+    assert not rejects
+    (row,) = rows["pairs.jsonl"]
+    assert turns(row) == [("user", "Name a fruit."), ("assistant", chosen)]
+    assert row["rejected"] == rejected
+    assert ("preference_tie" in row["flags"]) == tie
