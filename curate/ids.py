@@ -4,8 +4,11 @@
 contents (each message encoded as ``role:length:content``), after a light normalisation of each content: CRLF to LF, surrounding
 whitespace stripped, Unicode NFC. So the same conversation gets the same id on
 every run and machine, and copies that differ only in that way collapse to one
-row (the first one read keeps its exact text). Provenance (file, index) and the
-rejected answer of a preference pair are not part of the identity.
+row (the first one read keeps its exact text). Provenance (file, index) is not part
+of the identity. The rejected answer of a preference record is: a comparison is a
+record of its own, so two verdicts on the same chosen conversation against different
+rejected answers are two rows, and a preference record never collapses into a plain
+SFT row that holds the same conversation (its rejected answer and verdict would be lost).
 
 ``prompt_id`` is the id of everything before the final assistant turn: the prompt
 group that answers to the same prompt share (:func:`prompt_id`).
@@ -25,13 +28,17 @@ def normalize_content(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
-def conversation_id(messages: Iterable[tuple[str, str]]) -> str:
+def conversation_id(messages: Iterable[tuple[str, str]], rejected: str | None = None) -> str:
     # role:length:content for each message: the length prefix makes the encoding
     # unambiguous whatever characters the content holds.
     parts = []
     for role, content in messages:
         text = normalize_content(content)
         parts.append(f"{role}:{len(text)}:")
+        parts.append(text)
+    if rejected is not None:  # "rejected" is no role, so no conversation encodes the same
+        text = normalize_content(rejected)
+        parts.append(f"rejected:{len(text)}:")
         parts.append(text)
     return hashlib.blake2b(
         "".join(parts).encode("utf-8", "surrogatepass"), digest_size=16

@@ -7,13 +7,22 @@ batch. The language follows from the counts:
 
 * Han dominant: Japanese when kana make up >= 10% of the CJK characters; otherwise
   Chinese, ``zh-Hant`` or ``zh-Hans`` by which script's exclusive characters are
-  more frequent (tables derived from OpenCC, ``curate/data/han_variants.txt``), and
-  plain ``zh`` when the text has no script-specific character at all.
+  more frequent, and plain ``zh`` when the text has no script-specific character at
+  all. The exclusive characters (``curate/data/han_variants.txt``) are derived from
+  OpenCC's tables so that none of them is in ordinary use in the other script (抬 and
+  着 are Simplified as well as Traditional, 教 and 雇 Traditional as well as Simplified).
 * Cyrillic dominant: ``uk`` when Ukrainian-only letters (і ї є ґ) exceed 1.5% of the
   Cyrillic letters, otherwise ``ru``.
-* Latin dominant: ``other`` when letters with diacritics exceed 2% of the Latin
-  letters, or when function words of other Latin-script languages (de, la, und,
-  yang, ng, ...) outnumber English ones; otherwise ``en``.
+* Latin dominant: English (``en``) or ``other``, by function words. Without diacritics
+  (<= 2% of the Latin letters), text of 20+ letters is ``other`` when function words of
+  other Latin-script languages (de, la, und, yang, ng, ...) number 2 or more and outnumber
+  English ones (the, has, does, how, ...). The other languages' words count only where
+  written in lower case, so names (Dan, Les Misérables, El Niño) are no evidence.
+  With light diacritics (2-15%: French, Spanish, German, Polish... but also English
+  naming Gödel or Méliès) the text is English only when distinctively English words
+  (not a, in, to, on, which other languages share) outnumber the other languages'
+  words, quoted text (a payload to translate) left out. With heavy diacritics (> 15%:
+  Vietnamese, Slovak...) it is ``other``.
 * Other scripts map to ``ko``, ``ar``, ``hi``, ``th``, ``el``, ``he`` or ``other``;
   text with no letters is ``und``.
 
@@ -21,7 +30,21 @@ CJK characters weigh 3 Latin letters when scripts are compared, roughly their
 information content. Latin is also the script of code, URLs and quoted English,
 so a non-Latin script with at least 20 weighted letters and 25% of the Latin mass
 wins: a Chinese request to grade an English essay is Chinese, a Russian question
-about a Python function is Russian. Measured accuracy is in BENCHMARKS.md.
+about a Python function is Russian. Two rules look at parts of a text, each only for
+texts that pass a cheap test:
+
+* Code is left out: fenced blocks (```...```) and inline code (`...`) are removed
+  before counting when what remains has letters (texts with a backtick only).
+* An instruction is labelled by its language, not by its payload's: a head that ends
+  with a colon (``:`` or ``：``) within the first 60 characters and before any line
+  break, is not Latin and has 2+ CJK characters (3+ letters of another script), and is
+  followed by a Latin payload, decides alone (``翻译：Have one foot in the grave`` is
+  ``zh-Hans``, ``Переведи: ...`` is ``ru``). Latin heads never do (``Question: 我们...``
+  stays Chinese). Non-ASCII texts with a colon in their first 61 characters only.
+
+In a conversation the user and assistant sides are decided apart and together (the
+sum of their counts); code is left out of both, the head rule applies to the user side
+(instructions are the user's). Measured accuracy is in BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -76,20 +99,62 @@ _SIMPLE_LANG = {
     "Zzzz": OTHER,
 }
 _SIMPLE_LANGS = np.array([_SIMPLE_LANG.get(s, "") for s in _SCRIPT_NAMES], dtype=object)
+# Letters an instruction head needs in its script: 2 CJK characters, 3 of the others.
+_HEAD_MIN_LETTERS = np.array([2 if w == CJK_WEIGHT else 3 for _, _, w in _GROUPS])
 
-# Latin-script text without diacritics is English unless function words of other
-# Latin-script languages outnumber English ones (Indonesian, Tagalog, Swahili,
-# diacritic-free French/Spanish/German snippets, pinyin...).
+# Latin-script text is English unless function words of other Latin-script languages
+# outnumber English ones (Indonesian, Tagalog, Swahili, diacritic-free French/Spanish/
+# German snippets, pinyin...). English words are matched in the lower-cased text, the
+# other languages' words only where written in lower case: names (Dan, Die Hard, Les
+# Misérables, El Niño) are no evidence of Indonesian, German, French or Spanish.
 _ENGLISH_QUICK = (" the ", " and ", " of ", " to ", " is ", " you ")
-_ENGLISH_WORDS = re.compile(
-    r" (?:the|and|of|to|is|you|in|that|it|for|what|how|are|with|this|can|a|an|my|be|on|your)(?= )"
+def _vocabulary(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_ENGLISH_WORDS = _vocabulary(
+    "the and of to is you in that it for what how are with this can a an my be on your"
+    " has have had does do did many much was were will would should could there their they"
+    " he she his her him we our us from by or not but if which who why when where than then"
+    " them these those each some any been its about into more only i"
 )
-_OTHER_LATIN_WORDS = re.compile(
-    r" (?:de|la|le|les|et|est|une|des|und|der|die|das|ist|nicht|el|los|las|que|y|es|por|il|di|che"
-    r"|della|het|een|van|och|att|yang|dan|ini|itu|untuk|ng|sa|mga|na|ya|kwa|ni|wo|shi|bu|zai|ve"
-    r"|bir|ile|da)(?= )"
+# Text with diacritics needs distinctive English: words that are not also frequent in
+# other Latin-script languages (a, in, on, to, my, be, he, are, was, ... are: Hungarian,
+# Czech, Polish, German, Romanian, Spanish).
+_ENGLISH_DISTINCT = _ENGLISH_WORDS - _vocabulary(
+    "a an in on to my be he her are was will do us by or any more i"
 )
-_WORD_SEPARATORS = re.compile(r"[\s.,;:!?()\[\]\"'`*_/-]+")
+_OTHER_WORDS = _vocabulary(
+    "de la le les et est une des und der die das ist nicht el los las que y es por il di che"
+    " della het een van och att yang dan ini itu untuk ng sa mga na ya kwa ni wo shi bu zai ve"
+    " bir ile da ang ay gli sono questo anche molto uma à été très où être ça está qué más"
+    " también für über können möchte würde não você é è più perché"
+)
+# Capitalised, they add to the evidence of lower-case ones at the start of a sentence
+# (or line, or list item), unless the same capitalised word also occurs inside a
+# sentence: then it is a name ("Dan has two times as many stickers as Tom. ... How many
+# stickers does Dan have?"). "La vida es un viaje." is not English.
+_OTHER_CAPITALISED = frozenset(w[0].upper() + w[1:] for w in _OTHER_WORDS)
+_OTHER_SENTENCE_START = re.compile(
+    r"(?:\A|[.!?]\s|\n)[\s\"'“‘(\[*#>•-]*(?:\d{1,3}[.)]\s*)?("
+    + "|".join(sorted(_OTHER_CAPITALISED, key=len, reverse=True))
+    + r")\b"
+)
+# Apostrophes do not split words (we've, l'homme): "ve" is also Turkish for "and".
+_WORD_SEPARATORS = re.compile(r"[\s.,;:!?()\[\]\"`*_/«»“”‘„-]+")
+# Quoted text, in an English instruction often the payload ("Translate "Je suis fatigué"
+# into English."), is left out of the test for text with diacritics.
+_QUOTED = re.compile(r'"[^"\n]{1,300}"|“[^”\n]{1,300}”|\'\'[^\n]{1,300}?\'\'')
+DIACRITICS_LIGHT = 0.02  # share of Latin letters with diacritics above which English must show
+DIACRITICS_HEAVY = 0.15  # ... above which the text is not English (Vietnamese ~30%)
+PLAIN_MIN_LETTERS = 20  # diacritic-free Latin text shorter than this is English
+
+# Code is left out when deciding: fenced blocks (an unclosed one runs to the end) and
+# inline spans, over the first CODE_SCAN_CHARS characters of texts that have a backtick.
+_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.DOTALL)
+CODE_SCAN_CHARS = 16384
+# An instruction head ending in a colon within the first HEAD_MAX_CHARS characters.
+HEAD_MAX_CHARS = 60
 
 
 def _load_han_variants() -> tuple[str, str]:
@@ -197,52 +262,116 @@ def count_classes(texts: list[str]) -> np.ndarray:
     return counts
 
 
-def is_english_text(text: str) -> bool:
-    """For Latin text without diacritics: English unless other languages' function words win."""
-    head = " " + text[:1000].lower() + " "
-    for word in _ENGLISH_QUICK:  # settles most English texts at once
-        if word in head:
+def _count(words: list[str], vocabulary: frozenset[str]) -> int:
+    return sum(map(vocabulary.__contains__, words))
+
+
+def _other_words(raw: str, words: list[str]) -> int:
+    """Function words of other languages in ``raw`` (``words``: its words): in lower
+    case, and where there are some, capitalised ones that start a sentence and are not
+    names."""
+    count = _count(words, _OTHER_WORDS)
+    starts = _OTHER_SENTENCE_START.findall(raw) if count else ()
+    if starts:
+        for word in set(starts):
+            k = starts.count(word)
+            if words.count(word) <= k:  # not also capitalised inside a sentence
+                count += k
+    return count
+
+
+def _words(raw: str) -> list[str]:
+    return _WORD_SEPARATORS.sub(" ", raw).split()
+
+
+def is_english_text(text: str, diacritics: bool = False) -> bool:
+    """For Latin text: English unless other languages' function words win.
+
+    ``diacritics``: the text has light diacritics (more than DIACRITICS_LIGHT of its
+    letters), and then distinctive English words must outnumber the other words.
+    """
+    if not diacritics:
+        head = " " + text[:1000].lower() + " "
+        for word in _ENGLISH_QUICK:  # settles most English texts at once
+            if word in head:
+                return True
+        raw = text[:4000]
+        words = _words(raw)
+        other = _other_words(raw, words)
+        if other < 2:
             return True
-    lowered = _WORD_SEPARATORS.sub(" ", " " + text[:4000].lower() + " ")
-    other = len(_OTHER_LATIN_WORDS.findall(lowered))
-    return other < 2 or other <= len(_ENGLISH_WORDS.findall(lowered))
+        return other <= _count([w.lower() for w in words], _ENGLISH_WORDS)
+    raw = _QUOTED.sub(" ", text[:4000])
+    words = _words(raw)
+    return _count([w.lower() for w in words], _ENGLISH_DISTINCT) > _other_words(raw, words)
+
+
+# Class column -> script group, unweighted and weighted (CJK characters weigh 3).
+_GROUP_MATRIX = np.zeros((N_CLASSES, len(_GROUPS)))
+for _g, (_, _cols, _) in enumerate(_GROUPS):
+    _GROUP_MATRIX[list(_cols), _g] = 1.0
+_WEIGHTED_GROUP_MATRIX = _GROUP_MATRIX * np.array([w for _, _, w in _GROUPS])
+assert _LATIN_GROUP == 0
+
+
+def _group_counts(counts: np.ndarray) -> np.ndarray:
+    """Letters per script group (columns in _GROUPS order), unweighted."""
+    return counts @ _GROUP_MATRIX
 
 
 def _scripts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dominant script group of each row, and whether the row has any letter."""
-    groups = np.stack([counts[:, list(cols)].sum(axis=1) * w for _, cols, w in _GROUPS], axis=1)
+    groups = counts @ _WEIGHTED_GROUP_MATRIX  # exact: small integers in float64
     dominant = groups.argmax(axis=1)
     # Latin is also the script of code, URLs and quoted English: a substantial other
     # script (>= 20 weighted letters and >= 25% of the Latin mass) is the language.
-    others = groups.copy()
-    others[:, _LATIN_GROUP] = 0
-    other_mass = others.max(axis=1)
+    others = groups[:, 1:]
+    other_group = others.argmax(axis=1)
+    other_mass = np.take_along_axis(others, other_group[:, None], axis=1)[:, 0]
     prefer = (other_mass >= MINORITY_MIN) & (other_mass >= MINORITY_SHARE * groups[:, _LATIN_GROUP])
-    return np.where(prefer, others.argmax(axis=1), dominant), groups.max(axis=1) > 0
+    return np.where(prefer, other_group + 1, dominant), groups[np.arange(len(groups)), dominant] > 0
 
 
-def english_undecided(counts: np.ndarray) -> np.ndarray:
-    """Rows whose language hinges on the English test: Latin, 20+ letters, no diacritics."""
-    dominant, _ = _scripts(counts)
+def _diacritics(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Latin letters per row, and whether they have light or heavy diacritics."""
     latin = counts[:, LATIN] + counts[:, LATIN_EXT]
-    return (dominant == _LATIN_GROUP) & (latin >= 20) & (counts[:, LATIN_EXT] <= 0.02 * latin)
+    light = counts[:, LATIN_EXT] > DIACRITICS_LIGHT * latin
+    heavy = counts[:, LATIN_EXT] > DIACRITICS_HEAVY * latin
+    return latin, light, heavy
 
 
-def english_flags(texts: list[str], rows: np.ndarray) -> np.ndarray:
-    """``is_english_text`` for the given rows; True elsewhere."""
+Scripts = tuple[np.ndarray, np.ndarray]  # what _scripts returns, passed on to save work
+
+
+def english_undecided(counts: np.ndarray, scripts: Scripts | None = None) -> np.ndarray:
+    """Rows whose language hinges on the English test: Latin dominant, no heavy
+    diacritics, and light diacritics or PLAIN_MIN_LETTERS+ letters."""
+    dominant, _ = _scripts(counts) if scripts is None else scripts
+    latin, light, heavy = _diacritics(counts)
+    return (dominant == _LATIN_GROUP) & ~heavy & (light | (latin >= PLAIN_MIN_LETTERS))
+
+
+def english_flags(texts: list[str], counts: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """``is_english_text`` for the given rows (default: :func:`english_undecided`); True elsewhere."""
+    if rows is None:
+        rows = english_undecided(counts)
+    _, light, _ = _diacritics(counts)
     flags = np.ones(len(texts), dtype=bool)
     idx = np.flatnonzero(rows).tolist()
-    flags[idx] = [is_english_text(texts[i]) for i in idx]
+    strict = light.tolist()
+    flags[idx] = [is_english_text(texts[i], strict[i]) for i in idx]
     return flags
 
 
-def decide(counts: np.ndarray, english: np.ndarray) -> tuple[list[str], list[str]]:
+def decide(
+    counts: np.ndarray, english: np.ndarray, scripts: Scripts | None = None
+) -> tuple[list[str], list[str]]:
     """Language and script code for each row of a class-count matrix.
 
     ``english[i]`` tells whether Latin text ``i`` reads as English; it is only
     looked at for the rows of :func:`english_undecided`.
     """
-    dominant, has_letters = _scripts(counts)
+    dominant, has_letters = _scripts(counts) if scripts is None else scripts
     script = _SCRIPT_NAMES[dominant]
     lang = _SIMPLE_LANGS[dominant]
     col = counts.T
@@ -261,8 +390,9 @@ def decide(counts: np.ndarray, english: np.ndarray) -> tuple[list[str], list[str
     lang[cyrl] = np.where(col[CYR_UK][cyrl] > 0.015 * (col[CYR] + col[CYR_UK])[cyrl], "uk", "ru")
 
     latn = script == "Latn"
-    latin = col[LATIN] + col[LATIN_EXT]
-    other = latn & ((col[LATIN_EXT] > 0.02 * latin) | ((latin >= 20) & ~english))
+    latin, light, heavy = _diacritics(counts)
+    tested = light | (latin >= PLAIN_MIN_LETTERS)
+    other = latn & (heavy | (tested & ~english))
     lang[latn] = "en"
     lang[other] = OTHER
 
@@ -270,10 +400,91 @@ def decide(counts: np.ndarray, english: np.ndarray) -> tuple[list[str], list[str
     return lang.tolist(), script.tolist()
 
 
+def _without_code(texts: list[str], counts: np.ndarray) -> None:
+    """Texts with a backtick: leave code out where prose with letters remains (in place)."""
+    idx = [i for i, t in enumerate(texts) if "`" in t]
+    if not idx:
+        return
+    prose = [_CODE.sub(" ", texts[i][:CODE_SCAN_CHARS]) for i in idx]
+    prose_counts = count_classes(prose)
+    has_letters = prose_counts[:, NONLETTER + 1 :].sum(axis=1) > 0
+    for j in np.flatnonzero(has_letters).tolist():
+        texts[idx[j]] = prose[j]
+        counts[idx[j]] = prose_counts[j]
+
+
+def _head_colon(text: str) -> int:
+    """Position of the colon that ends an instruction head, or -1."""
+    start = text[: HEAD_MAX_CHARS + 1]
+    ends = [p for p in (start.find(":"), start.find("：")) if p > 0]
+    if not ends:
+        return -1
+    end = min(ends)
+    return -1 if "\n" in start[:end] else end
+
+
+def _instruction_heads(texts: list[str], counts: np.ndarray) -> np.ndarray:
+    """Non-Latin head + colon + Latin payload: the head decides (``texts`` and ``counts``
+    are changed in place; the payload's letters of the head's script still count, the
+    rest of the payload does not). Returns which rows were changed.
+
+    Only texts with Latin and 2+ other letters and a colon in their first
+    HEAD_MAX_CHARS + 1 characters are looked at.
+    """
+    fired = np.zeros(len(texts), dtype=bool)
+    window = HEAD_MAX_CHARS + 1
+    latin = counts[:, LATIN] + counts[:, LATIN_EXT]
+    non_latin = counts[:, NONLETTER + 1 :].sum(axis=1) - latin
+    candidates = [
+        i
+        for i in np.flatnonzero((latin > 0) & (non_latin >= 2)).tolist()
+        if ":" in texts[i][:window] or "：" in texts[i][:window]
+    ]
+    idx, heads, payloads = [], [], []
+    for i in candidates:
+        end = _head_colon(texts[i])
+        if end > 0:
+            idx.append(i)
+            heads.append(texts[i][:end])
+            payloads.append(texts[i][end + 1 :])
+    if not idx:
+        return fired
+    head_counts = count_classes(heads)
+    payload_counts = count_classes(payloads)
+    head_script, _ = _scripts(head_counts)
+    payload_script, payload_letters = _scripts(payload_counts)
+    head_letters = _group_counts(head_counts)[np.arange(len(idx)), head_script]
+    use = (
+        (head_script != _LATIN_GROUP)
+        & (head_letters >= _HEAD_MIN_LETTERS[head_script])
+        & (payload_script == _LATIN_GROUP)
+        & payload_letters
+    )
+    for j in np.flatnonzero(use).tolist():
+        same_script = list(_GROUPS[head_script[j]][1])
+        counts[idx[j]] = head_counts[j]
+        counts[idx[j], same_script] += payload_counts[j, same_script]
+        texts[idx[j]] = heads[j]
+        fired[idx[j]] = True
+    return fired
+
+
+def decision_counts(texts: list[str], heads: bool = True) -> tuple[list[str], np.ndarray]:
+    """The text each row is decided on and its class counts: code left out, and (with
+    ``heads``) an instruction head in place of an instruction with a Latin payload."""
+    texts = list(texts)
+    counts = count_classes(texts)
+    _without_code(texts, counts)
+    if heads:
+        _instruction_heads(texts, counts)
+    return texts, counts
+
+
 def detect(texts: list[str]) -> tuple[list[str], list[str]]:
     """Language and script codes for a batch of texts."""
-    counts = count_classes(texts)
-    return decide(counts, english_flags(texts, english_undecided(counts)))
+    used, counts = decision_counts(texts)
+    scripts = _scripts(counts)
+    return decide(counts, english_flags(used, counts, english_undecided(counts, scripts)), scripts)
 
 
 def detect_conversations(
@@ -283,23 +494,32 @@ def detect_conversations(
 
     ``user_texts[i]`` and ``assistant_texts[i]`` are the concatenated user and
     assistant turns of conversation ``i`` (system prompts are left out: they are
-    boilerplate and often in another language than the conversation).
+    boilerplate and often in another language than the conversation). Code is left out
+    of both sides; on the user side an instruction head stands in for an instruction
+    with a Latin payload. The conversation's counts are the sum of the two sides'.
     """
     n = len(user_texts)
-    counts = count_classes(user_texts + assistant_texts)
+    used, counts = decision_counts(user_texts + assistant_texts, heads=False)
+    user_used, assistant_used = used[:n], used[n:]
     user_counts, assistant_counts = counts[:n], counts[n:]
+    _instruction_heads(user_used, user_counts)  # instructions are the user's
     both_counts = user_counts + assistant_counts
-    need_user, need_assistant = english_undecided(user_counts), english_undecided(assistant_counts)
-    english_user = english_flags(user_texts, need_user)
-    english_assistant = english_flags(assistant_texts, need_assistant)
+    scripts_user, scripts_assistant = _scripts(user_counts), _scripts(assistant_counts)
+    scripts_both = _scripts(both_counts)
+    need_user = english_undecided(user_counts, scripts_user)
+    need_assistant = english_undecided(assistant_counts, scripts_assistant)
+    english_user = english_flags(user_used, user_counts, need_user)
+    english_assistant = english_flags(assistant_used, assistant_counts, need_assistant)
     # The whole conversation: both sides agree (the usual case), or test the two together.
     english_both = english_user & english_assistant
     agreed = need_user & need_assistant & (english_user == english_assistant)
-    recheck = np.flatnonzero(english_undecided(both_counts) & ~agreed).tolist()
+    recheck = np.flatnonzero(english_undecided(both_counts, scripts_both) & ~agreed).tolist()
+    _, light_both, _ = _diacritics(both_counts)
     english_both[recheck] = [
-        is_english_text(user_texts[i][:2000] + "\n" + assistant_texts[i][:2000]) for i in recheck
+        is_english_text(user_used[i][:2000] + "\n" + assistant_used[i][:2000], light_both[i])
+        for i in recheck
     ]
-    lang_user, _ = decide(user_counts, english_user)
-    lang_assistant, _ = decide(assistant_counts, english_assistant)
-    lang, script = decide(both_counts, english_both)
+    lang_user, _ = decide(user_counts, english_user, scripts_user)
+    lang_assistant, _ = decide(assistant_counts, english_assistant, scripts_assistant)
+    lang, script = decide(both_counts, english_both, scripts_both)
     return lang, lang_user, lang_assistant, script

@@ -6,12 +6,15 @@ Some sets store a whole dialogue in one instruction (BELLE's multi-turn chats, C
 the markers are unambiguous:
 
 * one marker pair throughout (``Human``/``Assistant``, ``User``/``Assistant``,
-  ``用户``/``助手``, ``<user>``/``<bot>``), word markers at the start of a line;
-* nothing but whitespace before the first marker, and markers that alternate user,
-  assistant, user, ... starting with the user, every turn non-empty;
-* a last ``Assistant:`` left empty is the slot of the record's answer and is dropped; a
-  transcript that ends on an assistant turn while the record has an answer of its own
-  is ambiguous and is left whole.
+  ``用户``/``助手``, ``<user>``/``<bot>``, Baize's ``[|Human|]``/``[|AI|]``), word
+  markers at the start of a line;
+* nothing but whitespace before the first marker (a bare transcript, with no answer of
+  its own, may open with one line of preamble: it becomes the system prompt), and
+  markers that alternate user, assistant, user, ... starting with the user, every turn
+  non-empty;
+* a last marker left empty is the slot of the record's answer (or of the next
+  question) and is dropped; a transcript that ends on an assistant turn while the
+  record has an answer of its own is ambiguous and is left whole.
 
 Only a conversation with a single user message is split; the split row is flagged
 ``split_turns`` instead.
@@ -28,6 +31,7 @@ _WORD_MARKER = re.compile(
     r"(?:^|(?<=\n))[ \t]*(?:#{1,3}[ \t]*)?(Human|User|USER|Assistant|ASSISTANT|用户|助手)[ \t]*[:：][ \t]*"
 )
 _ANGLE_MARKER = re.compile(r"<(user|human|bot|assistant)>[ \t]*[:：]?[ \t]*")
+_BAIZE_MARKER = re.compile(r"\[\|(Human|AI)\|\][ \t]*")
 _ROLE_OF = {
     "Human": USER,
     "User": USER,
@@ -40,8 +44,9 @@ _ROLE_OF = {
     "助手": ASSISTANT,
     "bot": ASSISTANT,
     "assistant": ASSISTANT,
+    "AI": ASSISTANT,
 }
-_ASSISTANT_WORDS = ("Assistant", "ASSISTANT", "助手", "<bot>", "<assistant>")
+_ASSISTANT_WORDS = ("Assistant", "ASSISTANT", "助手", "<bot>", "<assistant>", "[|AI|]")
 
 
 class Marker(NamedTuple):
@@ -55,7 +60,12 @@ def markers(text: str) -> list[Marker]:
     """The turn markers of ``text`` in order; empty when it holds no assistant marker."""
     if not any(word in text for word in _ASSISTANT_WORDS):
         return []
-    pattern = _ANGLE_MARKER if "<" in text and _ANGLE_MARKER.search(text) else _WORD_MARKER
+    if "[|AI|]" in text:
+        pattern = _BAIZE_MARKER
+    elif "<" in text and _ANGLE_MARKER.search(text):
+        pattern = _ANGLE_MARKER
+    else:
+        pattern = _WORD_MARKER
     found = [
         Marker(m.start(), m.end(), _ROLE_OF[m.group(1)], m.group(1)) for m in pattern.finditer(text)
     ]
@@ -78,8 +88,12 @@ def split_turns(messages: list[tuple[str, str]]) -> list[tuple[str, str]] | None
         return None
     text = messages[at][1]
     found = markers(text)
-    if not found or text[: found[0].start].strip():
+    answered = len(messages) > at + 1
+    if not found:
         return None
+    preamble = text[: found[0].start].strip()
+    if preamble and (answered or at > 0 or "\n" in preamble or len(preamble) > 200):
+        return None  # a line of preamble is a system prompt only in a bare transcript
     if len({m.word for m in found if m.role == USER}) != 1:
         return None
     if len({m.word for m in found if m.role == ASSISTANT}) != 1:
@@ -90,11 +104,12 @@ def split_turns(messages: list[tuple[str, str]]) -> list[tuple[str, str]] | None
             return None
         end = found[i + 1].start if i + 1 < len(found) else len(text)
         turns.append((mark.role, text[mark.end : end].strip()))
-    answered = len(messages) > at + 1
-    if turns[-1][0] == ASSISTANT and not turns[-1][1]:
-        turns.pop()  # the empty slot of the record's own answer
+    if not turns[-1][1] and (turns[-1][0] == ASSISTANT or not answered):
+        turns.pop()  # the empty slot of the record's own answer, or of the next question
     elif turns[-1][0] == ASSISTANT and answered:
         return None
+    if preamble:
+        turns.insert(0, (SYSTEM, preamble))
     if any(not content for _, content in turns):
         return None
     return [*messages[:at], *turns, *messages[at + 1 :]]

@@ -9,8 +9,10 @@ Supported layouts, sniffed from the content rather than the file name:
 
 * JSON Lines (also when saved as ``.json``): one value per line, split on ``\\n``
   only, so a raw U+2028 inside a string is not a line break; ``\\r\\n`` is fine.
-  Bad lines (``NaN``, a scalar, a Python repr, a cut line) are rejected one by one,
-  also when they come first: the layout is sniffed from many lines (:func:`sniff`).
+  Bad lines (a scalar, a Python repr, a cut line) are rejected one by one, also when
+  they come first: the layout is sniffed from many lines (:func:`sniff`). Bare ``NaN``
+  and ``Infinity`` (not JSON, but written by pandas and Python's json module) are read
+  as null, so the record is judged by what it holds.
 * A JSON array, read in blocks: each block is parsed by orjson in one call, cut
   at a ``},`` boundary; a block that fails is re-split element by element so that
   one broken element (or a trailing comma) costs one reject, not the file.
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import json
 import os
 import re
 import stat
@@ -87,6 +90,21 @@ def error_item(
     if line is not None:
         where = f"line {line}, column {column}: " if column is not None else f"line {line}: "
     return Item(index, line, None, f"{where}{message}", raw, column, reason)
+
+
+_NONFINITE = re.compile(rb"(?<![\w\"])-?(?:NaN|Infinity)(?![\w\"])")
+
+
+def loads_nonfinite(data: bytes) -> Any:
+    """``data`` parsed with its bare ``NaN``/``Infinity`` tokens (written by pandas and
+    Python's json module, not valid JSON) read as null; ``_FAILED`` when it still does not
+    parse. Only called after orjson has failed, so valid JSON never pays for it."""
+    if not _NONFINITE.search(data):
+        return _FAILED
+    try:
+        return json.loads(data, parse_constant=lambda _: None)
+    except ValueError:
+        return _FAILED
 
 
 def _position(exc: orjson.JSONDecodeError) -> tuple[int, int, str]:
@@ -406,8 +424,12 @@ class JsonLinesReader(Reader):
             try:
                 yield Item(index, lineno, loads(stripped), None, None)
             except orjson.JSONDecodeError as exc:
-                _, col, msg = _position(exc)
-                yield error_item(index, lineno, col, msg, line.rstrip(b"\r\n"))
+                value = loads_nonfinite(stripped)
+                if value is not _FAILED:
+                    yield Item(index, lineno, value, None, None)
+                else:
+                    _, col, msg = _position(exc)
+                    yield error_item(index, lineno, col, msg, line.rstrip(b"\r\n"))
             index += 1
 
 
@@ -575,6 +597,11 @@ class JsonArrayReader(Reader):
         try:
             value = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
+            value = loads_nonfinite(body)
+            if value is not _FAILED:
+                yield Item(self._index, None, value, None, None)
+                self._index += 1
+                return
             line0, col0 = self._line_col(begin + lead)
             eline, ecol, msg = _position(exc)
             line = line0 + eline - 1
@@ -592,10 +619,13 @@ class JsonDocumentReader(Reader):
 
     def __iter__(self) -> Iterator[Item]:
         data = self.stream.read()
+        failure = None
         try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            line, col, msg = _position(exc)
+            value, failure = loads_nonfinite(data), exc
+        if value is _FAILED and failure is not None:
+            line, col, msg = _position(failure)
             if self.stopped is not None:
                 yield self.stop_item(0, None, None, data)
             else:

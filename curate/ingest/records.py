@@ -89,7 +89,7 @@ def prepare(conv: Conversation, max_chars: int, split_embedded: bool = False) ->
         flags.sort()
     meta = orjson.dumps(conv.meta, option=orjson.OPT_SORT_KEYS).decode() if conv.meta else None
     return Prepared(
-        conversation_id(messages),
+        conversation_id(messages, rejected),
         prompt_id(messages),
         roles,
         contents,

@@ -29,7 +29,7 @@ from curate.ingest.formats.judgments import (
     PairedAnswers,
     RankedAnswers,
 )
-from curate.ingest.formats.transcripts import HHTranscript, Moss
+from curate.ingest.formats.transcripts import BareTranscript, HHTranscript, Moss
 
 SAMPLE = 64
 
@@ -54,6 +54,7 @@ FORMATS: tuple[Format, ...] = (
     Squad(),
     Alpaca(),
     PromptOnly(),
+    BareTranscript(),
 )
 BY_NAME = {f.name: f for f in FORMATS}
 

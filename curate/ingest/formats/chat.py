@@ -26,13 +26,15 @@ _TURN_KEYS = ("conversations", "conversation")
 
 
 _ROLE_KEYS = ("from", "role", "speaker", "author")
-_CONTENT_KEYS = ("value", "content", "text", "utterance", "message")
+_CONTENT_KEYS = ("value", "content", "text", "utterance", "message", "parts")
 
 
 def turns_to_messages(turns: Any, ctx: FormatContext, what: str) -> list[tuple[str, str]]:
     """A list of turns as messages. A turn is a ShareGPT ``{from, value}``, an OpenAI
     ``{role, content}`` or a ``{speaker, text}`` object, or an object holding both sides
     under role names (Firefly's ``{human, assistant}``, MT-Bench-101's ``{user, bot}``)."""
+    if isinstance(turns, dict):
+        turns = columns_to_turns(turns, what)
     if not isinstance(turns, list):
         raise RecordError(
             "missing_field", f"{what} is a {type(turns).__name__}, not a list of turns"
@@ -55,6 +57,17 @@ def turns_to_messages(turns: Any, ctx: FormatContext, what: str) -> list[tuple[s
         role = ctx.role(turn[role_key])
         messages.append((role, text_of(turn.get(content_key), f"{what}[{i}] content")))
     return messages
+
+
+def columns_to_turns(columns: dict, what: str) -> list[dict]:
+    """Turns stored column by column, ``{"role": [...], "content": [...]}`` (a flattened
+    Hugging Face sequence, as in ru_turbo_saiga), as a list of turn objects."""
+    lists = {k: v for k, v in columns.items() if isinstance(v, list)}
+    lengths = {len(v) for v in lists.values()}
+    if not lists or len(lengths) != 1 or first_key(lists, _ROLE_KEYS) is None:
+        raise RecordError("missing_field", f"{what} is an object, not a list of turns")
+    n = lengths.pop()
+    return [{k: v[i] for k, v in lists.items()} for i in range(n)]
 
 
 def pair_turn(turn: dict, ctx: FormatContext, what: str) -> list[tuple[str, str]]:
@@ -100,6 +113,8 @@ class ShareGPT(Format):
 
     def matches(self, record: dict) -> bool:
         turns = record.get("conversations", record.get("conversation"))
+        if isinstance(turns, dict):  # stored column by column
+            return isinstance(turns.get("from", turns.get("role")), list)
         return isinstance(turns, list) and (not turns or isinstance(turns[0], dict))
 
     def converter(self, ctx: FormatContext) -> Converter:
@@ -128,20 +143,39 @@ class ShareGPT(Format):
 class Messages(Format):
     name = "messages"
     summary = (
-        "OpenAI messages[{role, content}], content a string or text parts "
+        "OpenAI messages[{role, content}], content a string, text parts or an object; "
+        "Gemini contents[{role, parts}] + systemInstruction; also stored column by column "
         "(+ KTO label; + rejected: the rejected final answer, as curate exports it)"
     )
-    consumed = frozenset({"messages", "label", "tools", "rejected"})
+    consumed = frozenset(
+        {
+            "messages",
+            "contents",
+            "systemInstruction",
+            "system_instruction",
+            "label",
+            "tools",
+            "rejected",
+        }
+    )
 
     def matches(self, record: dict) -> bool:
-        msgs = record.get("messages")
+        msgs = record.get("messages", record.get("contents"))
+        if isinstance(msgs, dict):  # stored column by column
+            return isinstance(msgs.get("role"), list)
         return isinstance(msgs, list) and (not msgs or isinstance(msgs[0], dict))
 
     def converter(self, ctx: FormatContext) -> Converter:
         consumed = self.consumed
 
         def convert(record: dict) -> Conversation:
-            messages = turns_to_messages(record.get("messages"), ctx, "messages")
+            key = "messages" if "messages" in record else "contents"
+            messages = turns_to_messages(record.get(key), ctx, key)
+            system = record.get("systemInstruction", record.get("system_instruction"))
+            if isinstance(system, dict):  # Gemini: {"role": "system", "parts": [{"text": ...}]}
+                text = text_of(system.get("parts", system.get("content")), "systemInstruction")
+                if text.strip():
+                    messages.insert(0, (SYSTEM, text))
             flags = ("undesirable",) if record.get("label") is False else ()
             rejected = (
                 _answer_text(record["rejected"], ctx, "rejected")

@@ -49,6 +49,7 @@ from curate.ingest.formats.base import (
     extract_meta,
     text_of,
 )
+from curate.ingest.formats.chat import turns_to_messages
 
 SAMPLE = 20
 QUESTION_ID_KEYS = ("question_id", "uid")
@@ -68,8 +69,13 @@ def turn_texts(turns: Any, what: str) -> list[str]:
 
 
 def question_turns(record: dict) -> list[str] | None:
-    """The turns of a question record, or None when it is not one."""
+    """The turns of a question record, or None when it is not one: ``turns``, or the one
+    ``prompt`` (arena-hard v2) or ``text`` (FastChat's older eval table) of a record that
+    has a question id."""
     turns = record.get("turns")
+    if turns is None and any(k in record for k in QUESTION_ID_KEYS):
+        single = next((record[k] for k in ("prompt", "text") if k in record), None)
+        return [single] if isinstance(single, str) else None
     if not isinstance(turns, list) or not turns:
         return None
     try:
@@ -155,12 +161,26 @@ def answer_turns(record: dict) -> list[Any]:
         return []
     if "generated_text" in record:
         return [record["generated_text"]]
+    if "answer_id" in record and "text" in record:
+        return [record["text"]]
+    if isinstance(record.get("messages"), list):
+        return [
+            m.get("content")
+            for m in record["messages"]
+            if isinstance(m, dict) and m.get("role") == "assistant"
+        ]
     return []
+
+
+def carries_prompt(record: dict) -> bool:
+    """An answer record that holds its whole conversation (arena-hard v2's ``messages``):
+    joined with its question file only to link the two."""
+    return isinstance(record.get("messages"), list)
 
 
 def answer_key(record: dict) -> tuple[str | None, bool]:
     """The question an answer refers to, and whether it is a position (Taiwan-LLM's ``id``)."""
-    if "choices" in record:
+    if "choices" in record or "answer_id" in record or carries_prompt(record):
         return question_key(record), False
     value = record.get("id")
     return (None if value is None else str(value)), True
@@ -260,13 +280,17 @@ class FastChatAnswer(Format):
         "leaderboard answers (FastChat, arena-hard: choices[].turns; Taiwan-LLM: "
         "generated_text), joined with their question file"
     )
-    consumed = frozenset({"choices", "generated_text", "tstamp", "answer_id"})
+    consumed = frozenset({"choices", "generated_text", "tstamp", "answer_id", "text", "messages"})
 
     def matches(self, record: dict) -> bool:
         has_id = any(k in record for k in QUESTION_ID_KEYS)
-        return (has_id and isinstance(record.get("choices"), list)) or (
-            "generated_text" in record and "id" in record
-        )
+        if has_id and isinstance(record.get("choices"), list):
+            return True
+        if has_id and "answer_id" in record and isinstance(record.get("text"), str):
+            return True  # FastChat's older eval table: table/answer/answer_<model>.jsonl
+        if "uid" in record and carries_prompt(record) and ("ans_id" in record or "model" in record):
+            return True  # arena-hard v2
+        return "generated_text" in record and "id" in record
 
     def converter(self, ctx: FormatContext) -> Converter:
         consumed = self.consumed
@@ -280,6 +304,14 @@ class FastChatAnswer(Format):
             questions = load_questions(resolution.path) if resolution.path else None
 
         def convert(record: dict) -> Conversation:
+            if carries_prompt(record):
+                messages = turns_to_messages(record["messages"], ctx, "messages")
+                meta = extract_meta(record, consumed) or {}
+                if questions is not None:
+                    key = question_key(record)
+                    if key is not None and questions.find(key, False) is not None:
+                        meta["question_file"] = questions.path.name
+                return Conversation(messages, None, (), meta)
             if questions is None:
                 raise RecordError("missing_question", error or "no question file")
             key, by_position = answer_key(record)
@@ -315,7 +347,7 @@ class Questions(Format):
         "leaderboard question file (question_id|uid + turns): prompt-only rows; "
         "joined into the answer files that refer to it"
     )
-    consumed = frozenset({"turns", "reference"})
+    consumed = frozenset({"turns", "reference", "prompt", "text"})
 
     def matches(self, record: dict) -> bool:
         return (
@@ -338,7 +370,9 @@ class Questions(Format):
                     f"its questions are the user turns of the answers in {shown}, "
                     "which join this file",
                 )
-            turns = turn_texts(record.get("turns"), "turns")
+            turns = question_turns(record)
+            if turns is None:
+                raise RecordError("missing_field", "no question turns (turns, prompt or text)")
             messages = [(USER, turn) for turn in turns]
             return Conversation(messages, None, (), extract_meta(record, consumed))
 

@@ -9,7 +9,8 @@ first answer is then kept as chosen), and in ``meta`` the generators of both ans
 * :data:`PAIR_LAYOUTS`: two answer fields side by side (AlpacaEval annotations,
   rulm's left/right comparisons, JudgeLM, PKU-SafeRLHF, SHP, LMSYS arena exports);
 * :class:`ArenaConversations`: two whole conversations (``conversation_a``/``_b``) and a
-  ``winner`` (MT-Bench human judgments, Chatbot Arena);
+  ``winner`` (MT-Bench human judgments, Chatbot Arena); a vote on ``turn`` n compares
+  the conversations up to their n-th answers;
 * :class:`RankedAnswers`: one prompt with a list of scored or ranked answers
   (UltraFeedback's raw ``completions``, Nectar's ``answers``): best against worst.
 
@@ -76,7 +77,7 @@ JUDGE_PLACEHOLDER = re.compile(
 TEMPLATE_KEYS = frozenset(
     {"prompt_template", "rubric", "rubrics", "score_rubric", "scoring_rubric", "criteria"}
 )
-SCORE_DESCRIPTION = re.compile(r"^score_?\d+_description$")
+SCORE_DESCRIPTION = re.compile(r"(?:^|_)score_?\d+_description$")
 CONVERSATION_KEYS = frozenset(
     {"messages", "conversations", "conversation", "output", "response", "chosen", "completion"}
 )
@@ -95,9 +96,9 @@ class JudgeTemplate(Refused):
 
     def matches(self, record: dict) -> bool:
         keys = record.keys()
-        if not CONVERSATION_KEYS & keys and (
-            TEMPLATE_KEYS & keys or any(SCORE_DESCRIPTION.match(str(k)) for k in keys)
-        ):
+        if any(SCORE_DESCRIPTION.search(str(k)) for k in keys):
+            return True  # a rubric, or rows built from one (Prometheus' Feedback Collection)
+        if not CONVERSATION_KEYS & keys and TEMPLATE_KEYS & keys:
             return True
         return any(
             isinstance(v, str) and "{" in v and JUDGE_PLACEHOLDER.search(v) for v in record.values()
@@ -123,6 +124,12 @@ JUDGE_OUTPUT_KEYS = frozenset(
 )
 
 
+#: A judge's explanation and grade kept beside what it judged (Prometheus'
+#: ``gpt4_feedback`` + ``gpt4_score``, ``orig_feedback`` + ``orig_score``).
+JUDGE_TEXT_KEY = re.compile(r"(?:^|_)(?:feedback|judgment|judgement|critique)$")
+JUDGE_SCORE_KEY = re.compile(r"(?:^|_)(?:score|rating|grade)$")
+
+
 class JudgeOutput(Refused):
     name = "judge_output"
     summary = "an LLM judge's verdicts (judgment, games, review, g1_winner ...): refused"
@@ -133,7 +140,15 @@ class JudgeOutput(Refused):
     )
 
     def matches(self, record: dict) -> bool:
-        return bool(JUDGE_OUTPUT_KEYS & record.keys())
+        keys = record.keys()
+        if JUDGE_OUTPUT_KEYS & keys:
+            return True
+        if "winner" in keys and "model_a" in keys:  # a battle: the verdict without the answers
+            return True
+        names = [k for k in keys if isinstance(k, str)]
+        return any(JUDGE_TEXT_KEY.search(k) for k in names) and any(
+            JUDGE_SCORE_KEY.search(k) for k in names
+        )
 
 
 # -- two answers side by side ----------------------------------------------------------
@@ -261,6 +276,17 @@ def label_verdict(record: dict) -> str:
     raise RecordError("missing_preference", f"labels is {record.get('labels')!r}, not 0 or 1")
 
 
+def annotators_verdict(record: dict) -> str:
+    """PandaLM's ``annotator1..3``: each 1 or 2 for the preferred response, 0 for a tie;
+    the majority decides, and no majority is a tie."""
+    votes = [_number(record.get(f"annotator{i}")) for i in (1, 2, 3)]
+    votes = [v for v in votes if v is not None]
+    if not votes:
+        raise RecordError("missing_preference", "no annotator vote")
+    a, b = votes.count(1), votes.count(2)
+    return A if a > b and a > votes.count(0) else B if b > a and b > votes.count(0) else TIE
+
+
 def toloka_task(record: dict) -> dict:
     """A crowd-sourcing task (rulm's Toloka export): ``input_values`` with the answer in
     ``output_values`` or ``known_solutions[0].output_values``."""
@@ -315,6 +341,13 @@ PAIR_LAYOUTS = (
         models=("model_a", "model_b"),
         judge="judge",
         json_lists=True,
+    ),
+    PairLayout(
+        "pandalm",
+        "PandaLM: instruction, input, response1/response2, annotator1..3 votes (0 = tie)",
+        ("response1", "response2"),
+        annotators_verdict,
+        ("annotator1",),
     ),
     PairLayout(
         "pku_saferlhf",
@@ -448,6 +481,9 @@ class ArenaConversations(Format):
                 turns_to_messages(record.get(k), ctx, k)
                 for k in ("conversation_a", "conversation_b")
             ]
+            turn = record.get("turn")
+            if isinstance(turn, int) and not isinstance(turn, bool) and turn >= 1:
+                sides = [first_turns(side, turn) for side in sides]  # the turn the vote is on
             chosen, other = sides[chosen_i], sides[1 - chosen_i]
             rejected, flags = compare_answers(chosen, other)
             if side == TIE:
@@ -458,6 +494,18 @@ class ArenaConversations(Format):
             return Conversation(chosen, rejected, flags, meta)
 
         return convert
+
+
+def first_turns(messages: list[tuple[str, str]], turns: int) -> list[tuple[str, str]]:
+    """The messages up to and including the ``turns``-th assistant message: a vote on
+    turn 1 of a two-turn conversation compares the first answers only."""
+    seen = 0
+    for i, (role, _) in enumerate(messages):
+        if role == ASSISTANT:
+            seen += 1
+            if seen == turns:
+                return messages[: i + 1]
+    return messages
 
 
 # -- one prompt, many scored answers ---------------------------------------------------

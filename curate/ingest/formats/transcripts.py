@@ -20,6 +20,7 @@ from curate.ingest.formats.base import (
     RecordError,
     compare_answers,
     extract_meta,
+    first_key,
     require_str,
 )
 
@@ -120,5 +121,34 @@ class Moss(Format):
             if len(messages) <= 1:
                 raise RecordError("missing_field", "chat has no turns")
             return Conversation(messages, None, (), extract_meta(record, consumed))
+
+        return convert
+
+
+_TRANSCRIPT_KEYS = ("input", "text", "conversation", "dialogue", "dialog", "chat", "content")
+
+
+class BareTranscript(Format):
+    """A record whose one text field is a whole marked-up dialogue (Baize's ``input``:
+    ``[|Human|] … [|AI|] …``): one user message flagged ``embedded_turns``, split into
+    turns by ``--split-embedded-turns`` (:mod:`curate.ingest.embedded`)."""
+
+    name = "transcript"
+    summary = "a whole dialogue in one text field (Baize input with [|Human|]/[|AI|] markers)"
+    consumed = frozenset(_TRANSCRIPT_KEYS)
+
+    def matches(self, record: dict) -> bool:
+        from curate.ingest.embedded import has_embedded_turns
+
+        key = first_key(record, _TRANSCRIPT_KEYS)
+        return key is not None and isinstance(record[key], str) and has_embedded_turns(record[key])
+
+    def converter(self, ctx: FormatContext) -> Converter:
+        consumed = self.consumed
+
+        def convert(record: dict) -> Conversation:
+            key = first_key(record, _TRANSCRIPT_KEYS)
+            text = require_str(record.get(key), key)
+            return Conversation([(USER, text)], None, (), extract_meta(record, consumed))
 
         return convert
