@@ -96,3 +96,11 @@ def test_prompt_ids_of_a_column_match_the_function():
         [[{"role": r, "content": c} for r, c in conv] for conv in conversations], MESSAGES
     )
     assert prompt_ids_of(column).to_pylist() == [prompt_id(c) for c in conversations]
+
+
+def test_a_preference_record_is_its_own_record():
+    chosen = [("user", "q"), ("assistant", "good")]
+    assert conversation_id(chosen, "bad") != conversation_id(chosen)
+    assert conversation_id(chosen, "bad") != conversation_id(chosen, "worse")
+    assert conversation_id(chosen, " bad\r\n") == conversation_id(chosen, "bad")
+    assert prompt_id(chosen) == prompt_id([("user", "q"), ("assistant", "other")])

@@ -650,3 +650,205 @@ def test_other_verdict_layouts(tmp_path, record, chosen, rejected, tie):
     assert turns(row) == [("user", "Name a fruit."), ("assistant", chosen)]
     assert row["rejected"] == rejected
     assert ("preference_tie" in row["flags"]) == tie
+
+
+# -- what the zoo of public files turned up ----------------------------------------------
+
+
+def test_a_preference_record_never_collapses_into_the_same_sft_row(tmp_path):
+    outputs = write_json(
+        tmp_path / "model_outputs.json",
+        [{"instruction": "Name three primary colours (0).", "output": "Red, yellow and blue."}],
+    )
+    annotations = write_json(tmp_path / "zz_annotations.json", [alpaca_eval(1, 0)])
+    result, rows, _ = ingest(tmp_path, [outputs, annotations])
+    (sft,), (pair,) = rows["model_outputs.json"], rows["zz_annotations.json"]
+    assert sft["rejected"] is None and pair["rejected"] == "Green."
+    assert sft["id"] != pair["id"] and sft["prompt_id"] == pair["prompt_id"]
+
+
+def test_a_vote_on_turn_one_compares_the_first_answers(tmp_path):
+    first, second = arena("model_a", True), arena("model_b", True)
+    first["turn"], second["turn"] = 1, 2
+    path = write_jsonl(tmp_path / "human.jsonl", [first, second])
+    _, rows, _ = ingest(tmp_path, [path])
+    one, two = rows["human.jsonl"]
+    assert len(one["messages"]) == 2 and one["rejected"] == "Достоевский."
+    assert "rejected_prefix_differs" not in one["flags"]
+    assert len(two["messages"]) == 4 and two["rejected"] == "В 1860-х."
+
+
+def test_arena_hard_v2_answers_carry_their_prompt(tmp_path):
+    bench = tmp_path / "arena-hard-v2.0"
+    write_jsonl(
+        bench / "question.jsonl",
+        [{"uid": "u1", "category": "hard_prompt", "subcategory": "code", "prompt": "Sort a list."}],
+    )
+    write_jsonl(
+        bench / "model_answer" / "o3-mini.jsonl",
+        [
+            {
+                "uid": "u1",
+                "ans_id": "x",
+                "model": "o3-mini",
+                "messages": [
+                    {"role": "user", "content": "Sort a list."},
+                    {"role": "assistant", "content": {"answer": "sorted(xs)"}},
+                ],
+                "tstamp": 1.0,
+            }
+        ],
+    )
+    result, rows, rejects = ingest(tmp_path, [bench])
+    assert turns(rows["o3-mini.jsonl"][0]) == [
+        ("user", "Sort a list."),
+        ("assistant", "sorted(xs)"),
+    ]
+    assert meta(rows["o3-mini.jsonl"][0])["question_file"] == "question.jsonl"
+    assert "question.jsonl" not in rows and {r["reason"] for r in rejects} == {"joined_questions"}
+    # the same question file alone: prompt-only rows
+    _, alone, _ = ingest(tmp_path, [bench / "question.jsonl"])
+    assert turns(alone["question.jsonl"][0]) == [("user", "Sort a list.")]
+
+
+def test_fastchat_older_eval_table(tmp_path):
+    table = tmp_path / "table"
+    write_jsonl(
+        table / "question.jsonl",
+        [{"question_id": 1, "text": "How can I sleep better?", "category": "generic"}],
+    )
+    write_jsonl(
+        table / "answer" / "answer_vicuna-13b.jsonl",
+        [{"answer_id": "a", "model_id": "vicuna-13b", "question_id": 1, "text": "Keep a routine."}],
+    )
+    write_jsonl(
+        table / "review" / "review_gpt35_vicuna.jsonl",
+        [
+            {
+                "review_id": "r",
+                "question_id": 1,
+                "answer1_id": "a",
+                "answer2_id": "b",
+                "reviewer_id": 1,
+                "text": "8 7\n...",
+                "score": [8.0, 7.0],
+            }
+        ],
+    )
+    _, rows, rejects = ingest(tmp_path, [table])
+    assert turns(rows["answer_vicuna-13b.jsonl"][0]) == [
+        ("user", "How can I sleep better?"),
+        ("assistant", "Keep a routine."),
+    ]
+    assert sorted(r["reason"] for r in rejects) == ["joined_questions", "judge_output"]
+
+
+def test_gemini_contents_and_column_wise_messages(tmp_path):
+    gemini = write_jsonl(
+        tmp_path / "gemini.jsonl",
+        [
+            {
+                "systemInstruction": {"role": "system", "parts": [{"text": "Be brief."}]},
+                "contents": [
+                    {"role": "user", "parts": [{"text": "Capital of Taiwan?"}]},
+                    {"role": "model", "parts": [{"text": "Taipei."}]},
+                ],
+            }
+        ],
+    )
+    columns = write_jsonl(
+        tmp_path / "ru_turbo_saiga.jsonl",
+        [
+            {
+                "messages": {"role": ["user", "bot"], "content": ["Привет", "Здравствуйте"]},
+                "seed": "x",
+            }
+        ],
+    )
+    _, rows, rejects = ingest(tmp_path, [gemini, columns])
+    assert not rejects
+    assert turns(rows["gemini.jsonl"][0]) == [
+        ("system", "Be brief."),
+        ("user", "Capital of Taiwan?"),
+        ("assistant", "Taipei."),
+    ]
+    assert turns(rows["ru_turbo_saiga.jsonl"][0]) == [
+        ("user", "Привет"),
+        ("assistant", "Здравствуйте"),
+    ]
+
+
+def test_pandalm_votes_and_a_bare_nan(tmp_path):
+    path = tmp_path / "testset-v1.json"
+    path.write_text(
+        '[{"question_id": 1, "instruction": "Translate into French: cat", "input": NaN,'
+        ' "response1": "chat", "response2": "chien", "annotator1": 0, "annotator2": 0,'
+        ' "annotator3": 1},'
+        ' {"question_id": 2, "instruction": "Say hi", "input": "", "response1": "bye",'
+        ' "response2": "hi", "annotator1": 2, "annotator2": 2, "annotator3": 1}]',
+        encoding="utf-8",
+    )
+    _, rows, rejects = ingest(tmp_path, [path])
+    tie, second = rows["testset-v1.json"]
+    assert not rejects
+    assert (
+        turns(tie)[0] == ("user", "Translate into French: cat") and "preference_tie" in tie["flags"]
+    )
+    assert turns(second)[-1] == ("assistant", "hi") and second["rejected"] == "bye"
+
+
+def test_judge_feedback_rows_and_battles_are_refused(tmp_path):
+    prometheus = write_json(
+        tmp_path / "mt_bench_eval.json",
+        [
+            {
+                "instruction": "###Task Description: ... ###Response to evaluate: ...",
+                "gpt4_feedback": "The response is accurate.",
+                "gpt4_score": 5,
+            }
+        ],
+    )
+    collection = write_json(
+        tmp_path / "feedback_collection.json",
+        [
+            {
+                "orig_instruction": "q",
+                "orig_criteria": "Is it helpful?",
+                "orig_score1_description": "No.",
+                "orig_score5_description": "Yes.",
+                "instruction": "###Task Description: ...",
+                "output": "Feedback: fine [RESULT] 4",
+            }
+        ],
+    )
+    battles = write_jsonl(
+        tmp_path / "arena_hard_battles.jsonl",
+        [{"question_id": 0, "model_a": "gpt-4", "model_b": "llama", "winner": "model_b"}],
+    )
+    _, rows, rejects = ingest(tmp_path, [prometheus, collection, battles])
+    assert not rows
+    assert [r["reason"] for r in rejects] == ["judge_output", "judge_template", "judge_output"]
+
+
+def test_baize_bare_transcripts(tmp_path):
+    path = write_json(
+        tmp_path / "quora_chat_data.json",
+        [
+            {
+                "topic": "How to invest?",
+                "input": "The conversation between human and AI assistant.\n[|Human|] How do I start?"
+                "\n[|AI|] Open an account.\n[|Human|] Then?\n[|AI|] Buy an index fund.\n[|Human|] ",
+            }
+        ],
+    )
+    _, rows, _ = ingest(tmp_path, [path])
+    (whole,) = rows["quora_chat_data.json"]
+    assert "embedded_turns" in whole["flags"] and len(whole["messages"]) == 1
+    _, rows, _ = ingest(tmp_path, [path], split_embedded_turns=True)
+    assert turns(rows["quora_chat_data.json"][0]) == [
+        ("system", "The conversation between human and AI assistant."),
+        ("user", "How do I start?"),
+        ("assistant", "Open an account."),
+        ("user", "Then?"),
+        ("assistant", "Buy an index fund."),
+    ]
