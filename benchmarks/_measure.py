@@ -9,10 +9,12 @@ import time
 import psutil
 
 
-def run_measured(cmd: list[str], interval: float = 0.02) -> tuple[float, int]:
+def run_measured(
+    cmd: list[str], interval: float = 0.02, env: dict[str, str] | None = None
+) -> tuple[float, int]:
     """Wall seconds and peak RSS bytes (main process plus children) of ``cmd``; raises on failure."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd)
+    proc = subprocess.Popen(cmd, env=env)
     parent = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -37,8 +38,11 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 
 
-def run_ingest(inputs: list[Path], workers: str, store: Path) -> tuple[float, int, int]:
-    """Wall seconds, records read, and peak RSS bytes of one `curate ingest` run."""
+def run_ingest(
+    inputs: list[Path], workers: str, store: Path, source: Path | None = None
+) -> tuple[float, int, int]:
+    """Wall seconds, records read, and peak RSS bytes of one `curate ingest` run (of the
+    code in ``source``, a checkout of another commit, when given)."""
     shutil.rmtree(store, ignore_errors=True)
     cmd = [
         sys.executable,
@@ -52,7 +56,10 @@ def run_ingest(inputs: list[Path], workers: str, store: Path) -> tuple[float, in
     ]
     if workers != "auto":
         cmd += ["--workers", workers]
-    wall, peak = run_measured(cmd)
+    env = None
+    if source is not None:
+        env = {**os.environ, "PYTHONPATH": str(source)}
+    wall, peak = run_measured(cmd, env=env)
     manifest = json.loads((store / "manifests" / "ingest.json").read_text())
     return wall, manifest["counts"]["read"], peak
 
@@ -152,26 +159,39 @@ def main() -> None:
     parser.add_argument(
         "--breakdown", action="store_true", help="also time the steps on Alpaca-52K"
     )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run the code of another checkout (e.g. `git worktree add /tmp/base main~3`), "
+        "interleaved with this one, and print both",
+    )
+    parser.add_argument("--workers", nargs="+", default=["0", "2"], help="worker counts to run")
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"needs the shared data at {DATA}")
     alpaca = DATA / "alpaca_52k_en" / "alpaca_data_52k_en.json"
+    sources: list[tuple[str, Path | None]] = [("this checkout", None)]
+    if args.against is not None:
+        sources.append((f"{args.against}", args.against.resolve()))
     configs = [
-        (name, inputs, workers)
+        (f"{name}" + (f" [{label}]" if args.against else ""), inputs, workers, source)
         for name, inputs in (("alpaca_52k_en", [alpaca]), ("all of shared/data", [DATA]))
-        for workers in ("0", "2")
+        for workers in args.workers
+        for label, source in sources
     ]
-    runs: dict[tuple[str, str], list] = {(name, workers): [] for name, _, workers in configs}
+    runs: dict[tuple[str, str], list] = {(name, workers): [] for name, _, workers, _ in configs}
     references = [cpu_reference()]
     with tempfile.TemporaryDirectory() as tmp:
         for repeat in range(args.repeats):  # interleaved: drift hits every configuration alike
-            for name, inputs, workers in configs:
-                runs[(name, workers)].append(run_ingest(inputs, workers, Path(tmp) / "store"))
+            for name, inputs, workers, source in configs:
+                run = run_ingest(inputs, workers, Path(tmp) / "store", source)
+                runs[(name, workers)].append(run)
             references.append(cpu_reference())
             print(f"repeat {repeat + 1}/{args.repeats} done", file=sys.stderr)
-    rows = [summarise(name, workers, runs[(name, workers)]) for name, _, workers in configs]
+    rows = [summarise(name, workers, runs[(name, workers)]) for name, _, workers, _ in configs]
     print(
-        f"\n`python benchmarks/bench_ingest.py --repeats {args.repeats}` ({psutil.cpu_count()} cores, "
+        f"\n`python benchmarks/bench_ingest.py {' '.join(sys.argv[1:])}` ({psutil.cpu_count()} cores, "
         f"Python {sys.version.split()[0]}; CPU reference loop {min(references):.2f}-{max(references):.2f} s "
         "during the runs)\n"
     )

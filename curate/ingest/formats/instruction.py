@@ -109,7 +109,7 @@ class Alpaca(Format):
             if key is None:
                 raise RecordError("missing_field", "no output/response/answer field")
             output = record[key]
-            consumed_here = consumed | {key}
+            consumed_here = consumed if key in consumed else consumed | {key}
             rejected = None
             if isinstance(output, list):  # ranked answers, best first (OpenAssistant pairs)
                 if not output:
