@@ -172,7 +172,7 @@ def text_of(value: Any, what: str) -> str:
         return value
     if value is None:
         raise RecordError("missing_field", f"{what} is null")
-    if isinstance(value, dict) and "type" not in value:
+    if isinstance(value, dict) and value.get("type", "text") == "text":
         key = first_key(value, CONTENT_KEYS)
         if key is None:
             keys = ", ".join(sorted(map(str, value))) or "(none)"

@@ -38,17 +38,37 @@ ANSWER_ALIAS = re.compile(
 NUMBERED_ANSWER = re.compile(r"(?:output|response|answer|completion)_?(?:\d|[ab])$", re.I)
 
 
-def answer_key(record: dict) -> str | None:
-    """The key of a record's one answer: a usual name, else the only alias present."""
-    key = first_key(record, RESPONSE_KEYS)
-    if key is not None:
-        return key
-    aliases = [
+def answer_aliases(record: dict) -> list[str]:
+    """Keys that look like an answer under another name and hold text."""
+    return [
         k
         for k, v in record.items()
         if isinstance(v, str) and isinstance(k, str) and ANSWER_ALIAS.match(k.lower())
     ]
-    return aliases[0] if len(aliases) == 1 else None
+
+
+def preference_keys(record: dict) -> tuple[str, str] | None:
+    """``chosen_response``/``rejected_response`` (or ``response_chosen``/``..._rejected``):
+    a chosen and a rejected answer under names that differ only in that word."""
+    for key, value in record.items():
+        if isinstance(key, str) and "chosen" in key and key != "chosen" and isinstance(value, str):
+            other = key.replace("chosen", "rejected")
+            if isinstance(record.get(other), str):
+                return key, other
+    return None
+
+
+def answer_key(record: dict) -> str | None:
+    """The key of a record's one answer: a usual name, else the only alias present, else
+    the chosen side of a ``chosen_*``/``rejected_*`` pair."""
+    key = first_key(record, RESPONSE_KEYS)
+    if key is not None:
+        return key
+    aliases = answer_aliases(record)
+    if len(aliases) == 1:
+        return aliases[0]
+    pair = preference_keys(record)
+    return pair[0] if pair is not None else None
 
 
 def user_text(record: dict) -> str:
@@ -117,6 +137,10 @@ class Alpaca(Format):
                 rejected = require_str(output[1], f"{key}[1]") if len(output) > 1 else None
                 output = output[0]
             answer = require_str(output, key)
+            pair = preference_keys(record) if key not in consumed else None
+            if pair is not None and pair[0] == key:
+                rejected = record[pair[1]]
+                consumed_here = consumed_here | {pair[1]}
             if record.get("rejected") is not None:
                 rejected = require_str(record["rejected"], "rejected")
             messages = with_system(
@@ -153,6 +177,7 @@ class PromptOnly(Format):
         return (
             first_key(record, PROMPT_KEYS) is not None
             and answer_key(record) is None
+            and not answer_aliases(record)
             and "instances" not in record
             and not any(isinstance(k, str) and NUMBERED_ANSWER.search(k) for k in record)
         )

@@ -852,3 +852,25 @@ def test_baize_bare_transcripts(tmp_path):
         ("user", "Then?"),
         ("assistant", "Buy an index fund."),
     ]
+
+
+def test_answers_under_other_names(tmp_path):
+    pairs = write_jsonl(
+        tmp_path / "pairs.jsonl",
+        [{"prompt": "Name a fruit.", "chosen_response": "Apple.", "rejected_response": "Rock."}],
+    )
+    two = write_jsonl(
+        tmp_path / "two.jsonl",
+        [{"question": "Name a fruit.", "gpt4_answer": "Apple.", "llama_answer": "Rock."}],
+    )
+    part = write_jsonl(
+        tmp_path / "part.jsonl",
+        [{"messages": [{"role": "user", "content": {"type": "text", "text": "hi"}}]}],
+    )
+    _, rows, rejects = ingest(tmp_path, [pairs, two, part])
+    (row,) = rows["pairs.jsonl"]
+    assert turns(row) == [("user", "Name a fruit."), ("assistant", "Apple.")]
+    assert row["rejected"] == "Rock."
+    # two answers, no verdict: named in the reject, not thrown away behind a bare prompt
+    assert [r["reason"] for r in rejects] == ["unrecognized_schema"]
+    assert turns(rows["part.jsonl"][0]) == [("user", "hi")]

@@ -10,7 +10,13 @@ from curate.ingest.pipeline import IngestOptions, Ingestor
 from curate.store import Store
 
 # Reasons a whole file may be refused for (every record rejected, none ingested).
-REFUSALS = {"joined_questions", "judge_output", "judge_template", "unrecognized_schema", "tool_call"}
+REFUSALS = {
+    "joined_questions",
+    "judge_output",
+    "judge_template",
+    "unrecognized_schema",
+    "tool_call",
+}
 
 
 @pytest.fixture(scope="module")
