@@ -16,13 +16,14 @@ batch. The language follows from the counts:
 * Latin dominant: English (``en``) or ``other``, by function words. Without diacritics
   (<= 2% of the Latin letters), text of 20+ letters is ``other`` when function words of
   other Latin-script languages (de, la, und, yang, ng, ...) number 2 or more and outnumber
-  English ones (the, has, does, how, ...). The other languages' words count only where
-  written in lower case, so names (Dan, Les Misérables, El Niño) are no evidence.
-  With light diacritics (2-15%: French, Spanish, German, Polish... but also English
-  naming Gödel or Méliès) the text is English only when distinctively English words
-  (not a, in, to, on, which other languages share) outnumber the other languages'
-  words, quoted text (a payload to translate) left out. With heavy diacritics (> 15%:
-  Vietnamese, Slovak...) it is ``other``.
+  English ones (the, has, does, how, many, ...). Those words count where written in
+  lower case, and capitalised at the start of a sentence they add to lower-case ones
+  unless the same word is also capitalised inside a sentence: names (Dan, Les
+  Misérables, El Niño) are no evidence. With light diacritics (2-15%: French, Spanish,
+  German, Polish... but also English naming Gödel or Méliès) the text is English only
+  when distinctively English words (not a, in, to, on..., which other languages share)
+  outnumber the other languages' words, quoted text (a payload to translate) left out.
+  With heavy diacritics (> 15%: Vietnamese ~30%) it is ``other``.
 * Other scripts map to ``ko``, ``ar``, ``hi``, ``th``, ``el``, ``he`` or ``other``;
   text with no letters is ``und``.
 
@@ -38,9 +39,11 @@ texts that pass a cheap test:
 * An instruction is labelled by its language, not by its payload's: a head that ends
   with a colon (``:`` or ``：``) within the first 60 characters and before any line
   break, is not Latin and has 2+ CJK characters (3+ letters of another script), and is
-  followed by a Latin payload, decides alone (``翻译：Have one foot in the grave`` is
+  followed by a Latin payload, decides: the text is counted as the head plus the
+  payload's letters of the head's script (``翻译：Have one foot in the grave`` is
   ``zh-Hans``, ``Переведи: ...`` is ``ru``). Latin heads never do (``Question: 我们...``
-  stays Chinese). Non-ASCII texts with a colon in their first 61 characters only.
+  stays Chinese). Only texts with Latin and other letters and a colon in their first 61
+  characters are looked at.
 
 In a conversation the user and assistant sides are decided apart and together (the
 sum of their counts); code is left out of both, the head rule applies to the user side
@@ -102,16 +105,17 @@ _SIMPLE_LANGS = np.array([_SIMPLE_LANG.get(s, "") for s in _SCRIPT_NAMES], dtype
 # Letters an instruction head needs in its script: 2 CJK characters, 3 of the others.
 _HEAD_MIN_LETTERS = np.array([2 if w == CJK_WEIGHT else 3 for _, _, w in _GROUPS])
 
-# Latin-script text is English unless function words of other Latin-script languages
-# outnumber English ones (Indonesian, Tagalog, Swahili, diacritic-free French/Spanish/
-# German snippets, pinyin...). English words are matched in the lower-cased text, the
-# other languages' words only where written in lower case: names (Dan, Die Hard, Les
-# Misérables, El Niño) are no evidence of Indonesian, German, French or Spanish.
-_ENGLISH_QUICK = (" the ", " and ", " of ", " to ", " is ", " you ")
+
 def _vocabulary(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
+# Latin-script text is English unless function words of other Latin-script languages
+# outnumber English ones (Indonesian, Tagalog, Swahili, diacritic-free French/Spanish/
+# German snippets, pinyin...). English words are matched in the lower-cased text, the
+# other languages' words where written in lower case: names (Dan, Die Hard, Les
+# Misérables, El Niño) are no evidence of Indonesian, German, French or Spanish.
+_ENGLISH_QUICK = (" the ", " and ", " of ", " to ", " is ", " you ")
 _ENGLISH_WORDS = _vocabulary(
     "the and of to is you in that it for what how are with this can a an my be on your"
     " has have had does do did many much was were will would should could there their they"
@@ -231,6 +235,52 @@ def _segment_sums(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return sums
 
 
+def _rows_holding(joined: str, lengths: np.ndarray, char: str) -> list[int]:
+    """Which of the consecutive segments (of the given lengths) of ``joined`` hold ``char``:
+    one ``str.find`` (memchr) per such segment."""
+    rows: list[int] = []
+    pos = joined.find(char)
+    if pos < 0:
+        return rows
+    ends = np.cumsum(lengths)
+    while pos >= 0:
+        row = int(np.searchsorted(ends, pos, side="right"))
+        rows.append(row)
+        pos = joined.find(char, int(ends[row]))
+    return rows
+
+
+def _count_classes(texts: list[str]) -> tuple[np.ndarray, list[int]]:
+    """:func:`count_classes`, and the rows whose counted characters include a backtick."""
+    n = len(texts)
+    counts = np.zeros((n, N_CLASSES), dtype=np.int64)
+    if n == 0:
+        return counts, []
+    is_ascii = np.fromiter((t.isascii() for t in texts), dtype=bool, count=n)
+    plain = np.flatnonzero(is_ascii)
+    backticks: list[int] = []
+    if len(plain):
+        chunk = [texts[i] for i in plain]
+        lengths = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
+        joined = "".join(chunk)
+        data = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+        counts[plain, LATIN] = _segment_sums(_ASCII_LETTER[data], lengths)
+        backticks += plain[_rows_holding(joined, lengths, "`")].tolist()
+    rest = np.flatnonzero(~is_ascii)
+    if len(rest) == 0:
+        return counts, backticks
+    clipped = [texts[i][:MAX_CHARS] for i in rest]
+    lengths = np.fromiter(map(len, clipped), dtype=np.int64, count=len(clipped))
+    joined = "".join(clipped)
+    cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    classes = class_table()[np.minimum(cps, LUT_SIZE - 1)]
+    rows = np.repeat(np.arange(len(clipped), dtype=np.int64), lengths)
+    flat = np.bincount(rows * N_CLASSES + classes, minlength=len(clipped) * N_CLASSES)
+    counts[rest] = flat.reshape(len(clipped), N_CLASSES)
+    backticks += rest[_rows_holding(joined, lengths, "`")].tolist()
+    return counts, backticks
+
+
 def count_classes(texts: list[str]) -> np.ndarray:
     """Count character classes per text: an int64 matrix of shape (len(texts), N_CLASSES).
 
@@ -238,28 +288,7 @@ def count_classes(texts: list[str]) -> np.ndarray:
     non-letters: their letters are counted over one joined byte buffer. The other
     texts go through the code-point lookup table, their first MAX_CHARS characters.
     """
-    n = len(texts)
-    counts = np.zeros((n, N_CLASSES), dtype=np.int64)
-    if n == 0:
-        return counts
-    is_ascii = np.fromiter((t.isascii() for t in texts), dtype=bool, count=n)
-    plain = np.flatnonzero(is_ascii)
-    if len(plain):
-        chunk = [texts[i] for i in plain]
-        lengths = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
-        data = np.frombuffer("".join(chunk).encode("ascii"), dtype=np.uint8)
-        counts[plain, LATIN] = _segment_sums(_ASCII_LETTER[data], lengths)
-    rest = np.flatnonzero(~is_ascii)
-    if len(rest) == 0:
-        return counts
-    clipped = [texts[i][:MAX_CHARS] for i in rest]
-    lengths = np.fromiter(map(len, clipped), dtype=np.int64, count=len(clipped))
-    cps = np.frombuffer("".join(clipped).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    classes = class_table()[np.minimum(cps, LUT_SIZE - 1)]
-    rows = np.repeat(np.arange(len(clipped), dtype=np.int64), lengths)
-    flat = np.bincount(rows * N_CLASSES + classes, minlength=len(clipped) * N_CLASSES)
-    counts[rest] = flat.reshape(len(clipped), N_CLASSES)
-    return counts
+    return _count_classes(texts)[0]
 
 
 def _count(words: list[str], vocabulary: frozenset[str]) -> int:
@@ -306,22 +335,22 @@ def is_english_text(text: str, diacritics: bool = False) -> bool:
     return _count([w.lower() for w in words], _ENGLISH_DISTINCT) > _other_words(raw, words)
 
 
-# Class column -> script group, unweighted and weighted (CJK characters weigh 3).
-_GROUP_MATRIX = np.zeros((N_CLASSES, len(_GROUPS)))
-for _g, (_, _cols, _) in enumerate(_GROUPS):
-    _GROUP_MATRIX[list(_cols), _g] = 1.0
-_WEIGHTED_GROUP_MATRIX = _GROUP_MATRIX * np.array([w for _, _, w in _GROUPS])
+# The class columns of each script group are consecutive: groups are summed with one
+# np.add.reduceat over the columns (integer arithmetic, no BLAS threads).
+_GROUP_STARTS = [cols[0] for _, cols, _ in _GROUPS]
+assert [c for _, cols, _ in _GROUPS for c in cols] == list(range(1, N_CLASSES))
+_GROUP_WEIGHTS = np.array([w for _, _, w in _GROUPS])
 assert _LATIN_GROUP == 0
 
 
 def _group_counts(counts: np.ndarray) -> np.ndarray:
     """Letters per script group (columns in _GROUPS order), unweighted."""
-    return counts @ _GROUP_MATRIX
+    return np.add.reduceat(counts, _GROUP_STARTS, axis=1)
 
 
 def _scripts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dominant script group of each row, and whether the row has any letter."""
-    groups = counts @ _WEIGHTED_GROUP_MATRIX  # exact: small integers in float64
+    groups = _group_counts(counts) * _GROUP_WEIGHTS
     dominant = groups.argmax(axis=1)
     # Latin is also the script of code, URLs and quoted English: a substantial other
     # script (>= 20 weighted letters and >= 25% of the Latin mass) is the language.
@@ -351,8 +380,10 @@ def english_undecided(counts: np.ndarray, scripts: Scripts | None = None) -> np.
     return (dominant == _LATIN_GROUP) & ~heavy & (light | (latin >= PLAIN_MIN_LETTERS))
 
 
-def english_flags(texts: list[str], counts: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-    """``is_english_text`` for the given rows (default: :func:`english_undecided`); True elsewhere."""
+def english_flags(
+    texts: list[str], counts: np.ndarray, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """``is_english_text`` of the given rows (default :func:`english_undecided`), else True."""
     if rows is None:
         rows = english_undecided(counts)
     _, light, _ = _diacritics(counts)
@@ -400,17 +431,17 @@ def decide(
     return lang.tolist(), script.tolist()
 
 
-def _without_code(texts: list[str], counts: np.ndarray) -> None:
-    """Texts with a backtick: leave code out where prose with letters remains (in place)."""
-    idx = [i for i, t in enumerate(texts) if "`" in t]
-    if not idx:
+def _without_code(texts: list[str], counts: np.ndarray, rows: list[int]) -> None:
+    """Leave code out of the given rows (texts with a backtick) where prose with letters
+    remains: ``texts`` and ``counts`` are changed in place."""
+    if not rows:
         return
-    prose = [_CODE.sub(" ", texts[i][:CODE_SCAN_CHARS]) for i in idx]
+    prose = [_CODE.sub(" ", texts[i][:CODE_SCAN_CHARS]) for i in rows]
     prose_counts = count_classes(prose)
     has_letters = prose_counts[:, NONLETTER + 1 :].sum(axis=1) > 0
     for j in np.flatnonzero(has_letters).tolist():
-        texts[idx[j]] = prose[j]
-        counts[idx[j]] = prose_counts[j]
+        texts[rows[j]] = prose[j]
+        counts[rows[j]] = prose_counts[j]
 
 
 def _head_colon(text: str) -> int:
@@ -449,8 +480,8 @@ def _instruction_heads(texts: list[str], counts: np.ndarray) -> np.ndarray:
             payloads.append(texts[i][end + 1 :])
     if not idx:
         return fired
-    head_counts = count_classes(heads)
-    payload_counts = count_classes(payloads)
+    both = count_classes(heads + payloads)
+    head_counts, payload_counts = both[: len(idx)], both[len(idx) :]
     head_script, _ = _scripts(head_counts)
     payload_script, payload_letters = _scripts(payload_counts)
     head_letters = _group_counts(head_counts)[np.arange(len(idx)), head_script]
@@ -473,8 +504,8 @@ def decision_counts(texts: list[str], heads: bool = True) -> tuple[list[str], np
     """The text each row is decided on and its class counts: code left out, and (with
     ``heads``) an instruction head in place of an instruction with a Latin payload."""
     texts = list(texts)
-    counts = count_classes(texts)
-    _without_code(texts, counts)
+    counts, backticks = _count_classes(texts)
+    _without_code(texts, counts, backticks)
     if heads:
         _instruction_heads(texts, counts)
     return texts, counts
