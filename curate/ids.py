@@ -73,6 +73,31 @@ def prompt_id(messages: list[tuple[str, str]]) -> str:
     return conversation_id(messages[: prompt_end([role for role, _ in messages])])
 
 
+def conversation_ids(
+    messages: list[tuple[str, str]], rejected: str | None = None
+) -> tuple[str, str]:
+    """``(conversation_id(messages, rejected), prompt_id(messages))`` in one pass: each
+    content is normalised once and the prompt's bytes are hashed once (ingest's hot path)."""
+    end = prompt_end([role for role, _ in messages])
+    h = hashlib.blake2b(digest_size=16)
+    parts = []
+    for i, (role, content) in enumerate(messages):
+        if i == end:
+            h.update("".join(parts).encode("utf-8", "surrogatepass"))
+            parts = []
+            prompt = h.hexdigest()
+        text = normalize_content(content)
+        parts.append(f"{role}:{len(text)}:")
+        parts.append(text)
+    h.update("".join(parts).encode("utf-8", "surrogatepass"))
+    if end == len(messages):
+        prompt = h.hexdigest()
+    if rejected is not None:
+        text = normalize_content(rejected)
+        h.update(f"rejected:{len(text)}:{text}".encode("utf-8", "surrogatepass"))
+    return h.hexdigest(), prompt
+
+
 def prompt_ids_of(messages):
     """:func:`prompt_id` of every conversation of a ``messages`` column (Arrow), as strings.
 

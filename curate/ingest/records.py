@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 import orjson
 
 from curate.flags import EMBEDDED_TURNS_FLAG, SPLIT_TURNS_FLAG, structure_flags, text_flags
-from curate.ids import conversation_id, prompt_id
-from curate.ingest.embedded import has_embedded_turns, split_turns
+from curate.ids import conversation_ids
+from curate.ingest.embedded import has_embedded_turns, might_hold_turns, split_turns
 from curate.ingest.formats import Conversation, RecordError
 from curate.store.schema import RAW_LIMIT
 
@@ -52,25 +52,20 @@ def prepare(conv: Conversation, max_chars: int, split_embedded: bool = False) ->
             raise RecordError(
                 "non_string_content", f"message {i} content is a {type(content).__name__}"
             )
+    roles = [m[0] for m in messages]
+    user_text, assistant_text, n_turns = _sides(messages, roles, contents)
     transcript_flag = None
-    if any(role == "user" and has_embedded_turns(c) for role, c in messages):
+    if might_hold_turns(user_text) and has_embedded_turns(user_text):
         split = split_turns(messages) if split_embedded else None
         if split is None:
             transcript_flag = EMBEDDED_TURNS_FLAG
         else:
             messages, transcript_flag = split, SPLIT_TURNS_FLAG
-            contents = [m[1] for m in messages]
-    roles = [m[0] for m in messages]
+            roles, contents = [m[0] for m in messages], [m[1] for m in messages]
+            user_text, assistant_text, n_turns = _sides(messages, roles, contents)
     n_chars = sum(map(len, contents))
     if n_chars > max_chars:
         raise RecordError("too_long", f"{n_chars} characters (limit --max-chars {max_chars})")
-    if len(roles) == 2 and roles[0] == "user" and roles[1] == "assistant":
-        user_text, assistant_text, n_turns = contents[0], contents[1], 1
-    else:
-        user_parts = [c for r, c in messages if r == "user"]
-        user_text = "\n".join(user_parts)
-        assistant_text = "\n".join([c for r, c in messages if r == "assistant"])
-        n_turns = len(user_parts)
     if not user_text.strip() and not assistant_text.strip():
         raise RecordError("empty_content", "no user or assistant text")
     rejected = conv.rejected
@@ -88,9 +83,10 @@ def prepare(conv: Conversation, max_chars: int, split_embedded: bool = False) ->
     if len(flags) > 1:
         flags.sort()
     meta = orjson.dumps(conv.meta, option=orjson.OPT_SORT_KEYS).decode() if conv.meta else None
+    conversation, prompt = conversation_ids(messages, rejected)
     return Prepared(
-        conversation_id(messages, rejected),
-        prompt_id(messages),
+        conversation,
+        prompt,
         roles,
         contents,
         rejected,
@@ -101,6 +97,17 @@ def prepare(conv: Conversation, max_chars: int, split_embedded: bool = False) ->
         flags,
         meta,
     )
+
+
+def _sides(
+    messages: list[tuple[str, str]], roles: list[str], contents: list[str]
+) -> tuple[str, str, int]:
+    """The user side's text, the assistant side's text, and the number of user turns."""
+    if len(roles) == 2 and roles[0] == "user" and roles[1] == "assistant":
+        return contents[0], contents[1], 1
+    user_parts = [c for r, c in messages if r == "user"]
+    assistant_text = "\n".join([c for r, c in messages if r == "assistant"])
+    return "\n".join(user_parts), assistant_text, len(user_parts)
 
 
 def apply_field_map(record: Any, mapping: dict[str, str]) -> Any:

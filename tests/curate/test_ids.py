@@ -1,6 +1,6 @@
 import pyarrow as pa
 
-from curate.ids import conversation_id, prompt_id, prompt_ids_of
+from curate.ids import conversation_id, conversation_ids, prompt_id, prompt_ids_of
 from curate.store.schema import MESSAGES
 
 
@@ -104,3 +104,21 @@ def test_a_preference_record_is_its_own_record():
     assert conversation_id(chosen, "bad") != conversation_id(chosen, "worse")
     assert conversation_id(chosen, " bad\r\n") == conversation_id(chosen, "bad")
     assert prompt_id(chosen) == prompt_id([("user", "q"), ("assistant", "other")])
+
+
+def test_conversation_ids_in_one_pass_match_the_two_functions():
+    cases = [
+        [("user", "q")],
+        [("user", " q\r\n"), ("assistant", "a")],
+        [("system", "s"), ("user", "q"), ("assistant", "a"), ("user", "more"), ("assistant", "b")],
+        [("user", "q"), ("assistant", "a"), ("assistant", "b")],
+        [("assistant", "only an answer")],
+        [("system", "s"), ("assistant", "a")],
+        [("user", "Ｃafe\u0301 \ud800")],
+    ]
+    for messages in cases:
+        for rejected in (None, "no", " no "):
+            assert conversation_ids(messages, rejected) == (
+                conversation_id(messages, rejected),
+                prompt_id(messages),
+            )
