@@ -7,7 +7,8 @@ the markers are unambiguous:
 
 * one marker pair throughout (``Human``/``Assistant``, ``User``/``Assistant``,
   ``用户``/``助手``, ``<user>``/``<bot>``, Baize's ``[|Human|]``/``[|AI|]``), word
-  markers at the start of a line;
+  markers at the start of a line, or anywhere after ``###`` (openassistant-guanaco's
+  ``### Human: … ### Assistant: …``);
 * nothing but whitespace before the first marker (a bare transcript, with no answer of
   its own, may open with one line of preamble: it becomes the system prompt), and
   markers that alternate user, assistant, user, ... starting with the user, every turn
@@ -28,7 +29,8 @@ from typing import NamedTuple
 from curate.ingest.formats.base import ASSISTANT, SYSTEM, USER
 
 _WORD_MARKER = re.compile(
-    r"(?:^|(?<=\n))[ \t]*(?:#{1,3}[ \t]*)?(Human|User|USER|Assistant|ASSISTANT|用户|助手)[ \t]*[:：][ \t]*"
+    r"(?:(?:^|(?<=\n))[ \t]*(?:#{1,3}[ \t]*)?|###[ \t]*)"
+    r"(Human|User|USER|Assistant|ASSISTANT|用户|助手)[ \t]*[:：][ \t]*"
 )
 _ANGLE_MARKER = re.compile(r"<(user|human|bot|assistant)>[ \t]*[:：]?[ \t]*")
 _BAIZE_MARKER = re.compile(r"\[\|(Human|AI)\|\][ \t]*")

@@ -71,15 +71,31 @@ def answer_key(record: dict) -> str | None:
     return pair[0] if pair is not None else None
 
 
+#: What follows the instruction in the user turn: Alpaca's ``input``, Dolly's ``context``.
+#: Without an instruction, ``input`` (or FLAN's ``inputs``) is the prompt itself.
+INPUT_KEYS = ("input", "context", "inputs")
+
+
+def has_prompt(record: dict) -> bool:
+    if first_key(record, PROMPT_KEYS) is not None:
+        return True
+    key = first_key(record, ("input", "inputs"))
+    return key is not None and isinstance(record[key], str) and bool(record[key].strip())
+
+
 def user_text(record: dict) -> str:
     key = first_key(record, PROMPT_KEYS)
     if key is None:
-        raise RecordError("missing_field", "no instruction/prompt/question field")
+        key = first_key(record, ("input", "inputs"))
+        if key is None:
+            raise RecordError("missing_field", "no instruction/prompt/question field")
+        return require_str(record[key], key)
     prompt = require_str(record[key], key)
-    extra = record.get("input")
+    extra_key = first_key(record, INPUT_KEYS)
+    extra = record.get(extra_key) if extra_key else None
     if extra is None or extra == "":
         return prompt
-    extra = require_str(extra, "input")
+    extra = require_str(extra, extra_key)
     return f"{prompt}\n\n{extra}" if prompt else extra
 
 
@@ -107,17 +123,18 @@ def with_system(record: dict, messages: list[tuple[str, str]]) -> list[tuple[str
 class Alpaca(Format):
     name = "alpaca"
     summary = (
-        "instruction/input/output (+ system, history); aliases prompt|question|query and "
-        "response|answer|completion; output as a ranked list, or chosen/rejected strings, for preferences"
+        "instruction/input/output (+ system, history; Dolly's context; input alone as the "
+        "prompt); aliases prompt|question|query|problem and response|answer|completion|solution "
+        "and one answer under another name; output as a ranked list, or chosen/rejected strings, "
+        "for preferences"
     )
     consumed = frozenset(
-        {*PROMPT_KEYS, *RESPONSE_KEYS, "input", "history", "system", "rejected", "instances"}
+        {*PROMPT_KEYS, *RESPONSE_KEYS, *INPUT_KEYS, "history", "system", "rejected", "instances"}
     )
 
     def matches(self, record: dict) -> bool:
-        has_prompt = first_key(record, PROMPT_KEYS) is not None
         has_answer = answer_key(record) is not None or isinstance(record.get("instances"), list)
-        return has_prompt and has_answer and not isinstance(record.get("chosen"), list)
+        return has_answer and has_prompt(record) and not isinstance(record.get("chosen"), list)
 
     def converter(self, ctx: FormatContext) -> Converter:
         consumed = self.consumed
@@ -171,7 +188,7 @@ def _single_instance(record: dict) -> dict:
 class PromptOnly(Format):
     name = "prompt_only"
     summary = "a prompt without an answer (instruction|prompt|question|user_prompt): one user turn, flagged"
-    consumed = frozenset({*PROMPT_KEYS, "input", "system"})
+    consumed = frozenset({*PROMPT_KEYS, *INPUT_KEYS, "system"})
 
     def matches(self, record: dict) -> bool:
         return (

@@ -874,3 +874,45 @@ def test_answers_under_other_names(tmp_path):
     # two answers, no verdict: named in the reject, not thrown away behind a bare prompt
     assert [r["reason"] for r in rejects] == ["unrecognized_schema"]
     assert turns(rows["part.jsonl"][0]) == [("user", "hi")]
+
+
+def test_dolly_context_flan_inputs_and_guanaco_text(tmp_path):
+    dolly = write_jsonl(
+        tmp_path / "dolly.jsonl",
+        [
+            {
+                "instruction": "When did Virgin Australia start operating?",
+                "context": "Virgin Australia commenced services on 31 August 2000.",
+                "response": "On 31 August 2000.",
+                "category": "closed_qa",
+            }
+        ],
+    )
+    flan = write_jsonl(tmp_path / "flan.jsonl", [{"inputs": "2+2=?", "targets": "4"}])
+    plain = write_jsonl(tmp_path / "io.jsonl", [{"input": "你好吗？", "output": "我很好。"}])
+    guanaco = write_jsonl(
+        tmp_path / "guanaco.jsonl",
+        [
+            {
+                "text": "### Human: Hola, ¿qué tal?### Assistant: Muy bien.### Human: ¿Y tú?### Assistant: Bien."
+            }
+        ],
+    )
+    _, rows, rejects = ingest(tmp_path, [dolly, flan, plain, guanaco])
+    assert not rejects
+    assert turns(rows["dolly.jsonl"][0])[0] == (
+        "user",
+        "When did Virgin Australia start operating?\n\n"
+        "Virgin Australia commenced services on 31 August 2000.",
+    )
+    assert meta(rows["dolly.jsonl"][0]) == {"category": "closed_qa"}
+    assert turns(rows["flan.jsonl"][0]) == [("user", "2+2=?"), ("assistant", "4")]
+    assert turns(rows["io.jsonl"][0]) == [("user", "你好吗？"), ("assistant", "我很好。")]
+    assert "embedded_turns" in rows["guanaco.jsonl"][0]["flags"]
+    _, rows, _ = ingest(tmp_path, [guanaco], split_embedded_turns=True)
+    assert turns(rows["guanaco.jsonl"][0]) == [
+        ("user", "Hola, ¿qué tal?"),
+        ("assistant", "Muy bien."),
+        ("user", "¿Y tú?"),
+        ("assistant", "Bien."),
+    ]
