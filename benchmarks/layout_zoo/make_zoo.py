@@ -1,4 +1,4 @@
-"""Build the layout zoo: about 38 cases of hand-written files imitating public evaluation,
+"""Build the layout zoo: about 47 cases of hand-written files imitating public evaluation,
 benchmark, judge and preference files (FastChat MT-Bench, arena-hard, AlpacaEval, arena
 human judgments, MT-Bench-101, Firefly, UltraFeedback, BELLE, judge templates and outputs,
 ...) in EN / RU / zh-Hans / zh-Hant.
@@ -10,7 +10,7 @@ Usage::
 writes ``DIR/<NN>_<name>/`` for every case: the data files in their real relative layout,
 plus ``expect.json`` (source, inputs, args, per-file expectations, why, and ``note`` where
 an expectation was changed on purpose). ``DIR`` is emptied first; it must be empty, absent,
-or an earlier zoo. The records themselves are in ``make_zoo_1.py`` .. ``make_zoo_5.py``;
+or an earlier zoo. The records themselves are in ``make_zoo_1.py`` .. ``make_zoo_6.py``;
 ``check.py`` runs ``curate ingest`` on the result and compares the store with expect.json.
 """
 
@@ -22,9 +22,10 @@ import make_zoo_2
 import make_zoo_3
 import make_zoo_4
 import make_zoo_5
+import make_zoo_6
 import zoo_lib
 
-PARTS = (make_zoo_1, make_zoo_2, make_zoo_3, make_zoo_4, make_zoo_5)
+PARTS = (make_zoo_1, make_zoo_2, make_zoo_3, make_zoo_4, make_zoo_5, make_zoo_6)
 
 
 def _looks_like_zoo(root):
