@@ -336,6 +336,8 @@ class Ingestor:
     # ------------------------------------------------------------------ run
     def run(self, progress: ProgressHook | None = None) -> IngestResult:
         started = time.perf_counter()
+        self._specs = self._plan()
+        self._fingerprint_joins()
         store = Store.create(self.store_path)
         with store.lock():
             committed = self._prepare_store(store)
@@ -349,7 +351,6 @@ class Ingestor:
                 else {"fingerprint": self.fingerprint, "started": now_iso()}
             )
             journal.rewrite([header, *committed])
-            self._specs = self._plan()
             stats = [
                 FileStats(f.display, questions=self._questions_shown(s))
                 for f, s in zip(self.files, self._specs)
@@ -447,6 +448,29 @@ class Ingestor:
             else s
             for s in specs
         ]
+
+    def _fingerprint_joins(self) -> None:
+        """Make question files that answer files join, but that are not inputs themselves,
+        part of the fingerprint: editing one is a change of inputs (a resume never mixes
+        the old and the new questions). Runs without such files keep their fingerprint."""
+        inputs = {os.path.realpath(f.path) for f in self.files}
+        external = sorted(
+            {s.questions for s in self._specs if s.questions}
+            - {q for q in (s.questions for s in self._specs) if q and os.path.realpath(q) in inputs}
+        )
+        if not external:
+            return
+        identities = []
+        for path in external:
+            st = os.stat(path)
+            identities.append([path, st.st_size, st.st_mtime_ns])
+        self.fingerprint = fingerprint(
+            {
+                "files": [f.identity() for f in self.files],
+                "params": self.options.params(),
+                "questions": identities,
+            }
+        )
 
     def _questions_shown(self, spec: FileSpec) -> str:
         """The question file of an answer file as the user named it (if it is an input)."""

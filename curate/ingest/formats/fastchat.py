@@ -132,8 +132,14 @@ class QuestionFile:
         return majority(lang.detect(texts)[0]) if texts else "und"
 
 
-@lru_cache(maxsize=64)
 def load_questions(path: Path) -> QuestionFile:
+    """The question file at ``path``, read once per version of it (size and mtime)."""
+    st = path.stat()
+    return _load_questions(path, st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _load_questions(path: Path, size: int, mtime_ns: int) -> QuestionFile:
     return QuestionFile.load(path)
 
 

@@ -3,9 +3,12 @@ fixture that follows the public layout it is named after, ingested end to end.""
 
 from __future__ import annotations
 
+import os
+
 import orjson
 import pytest
 
+from curate.errors import StageConflict
 from curate.ingest.pipeline import IngestOptions, Ingestor
 from curate.store import Store
 from tests.conftest import write_json, write_jsonl
@@ -916,3 +919,21 @@ def test_dolly_context_flan_inputs_and_guanaco_text(tmp_path):
         ("user", "¿Y tú?"),
         ("assistant", "Bien."),
     ]
+
+
+def test_an_edited_question_file_outside_the_inputs_changes_the_fingerprint(tmp_path):
+    bench = tmp_path / "b"
+    questions = write_jsonl(bench / "question.jsonl", [{"question_id": 1, "turns": ["q"]}])
+    answers = write_jsonl(
+        bench / "model_answer" / "m.jsonl",
+        [{"question_id": 1, "model_id": "m", "choices": [{"turns": ["a"]}]}],
+    )
+    store = tmp_path / "store"
+    first = Ingestor([str(answers)], store, IngestOptions(), workers=0)
+    first.run()
+    again = Ingestor([str(answers)], store, IngestOptions(), workers=0)
+    assert again.run().already_done
+    write_jsonl(questions, [{"question_id": 1, "turns": ["another question"]}])
+    os.utime(questions, ns=(1, 1))
+    with pytest.raises(StageConflict):
+        Ingestor([str(answers)], store, IngestOptions(), workers=0).run()
