@@ -18,7 +18,7 @@ from curate.ingest.formats.base import (
     RecordError,
 )
 from curate.ingest.formats.chat import Messages, PreferenceMessages, ShareGPT
-from curate.ingest.formats.dialogue import Dialogue
+from curate.ingest.formats.dialogue import Dialogue, FlatPair
 from curate.ingest.formats.fastchat import FastChatAnswer, Questions
 from curate.ingest.formats.instruction import Alpaca, MultipleChoice, PromptOnly, Squad
 from curate.ingest.formats.judgments import (
@@ -53,6 +53,7 @@ FORMATS: tuple[Format, ...] = (
     MultipleChoice(),
     Squad(),
     Alpaca(),
+    FlatPair(),
     PromptOnly(),
     BareTranscript(),
 )

@@ -30,7 +30,42 @@ from curate.ingest.formats.chat import turns_to_messages
 from curate.ingest.formats.fastchat import QUESTION_ID_KEYS
 from curate.ingest.formats.instruction import PROMPT_KEYS
 
-DIALOGUE_KEYS = ("history", "dialog", "dialogue", "turns", "utterances")
+#: Field names that say which side of one exchange a record's field holds. Narrower than
+#: the role names of turn objects: a record's ``model`` field names a model, not a reply.
+FLAT_ROLES = {
+    **{
+        k: USER
+        for k in (
+            "human",
+            "user",
+            "usr",
+            "用户",
+            "用戶",
+            "使用者",
+            "人类",
+            "人類",
+            "пользователь",
+            "человек",
+            "q",
+            "question",
+            "prompt",
+            "instruction",
+            "query",
+        )
+    },
+    **{k: ASSISTANT for k in ("assistant", "bot", "助手", "助理", "ассистент", "бот", "a")},
+    **{k: SYSTEM for k in ("system", "系统", "系統", "система")},
+}
+DIALOGUE_KEYS = (
+    "history",
+    "dialog",
+    "dialogue",
+    "turns",
+    "utterances",
+    "conversation",
+    "conversations",
+    "chat_history",
+)
 
 
 def alternating(turns: list[Any], what: str) -> list[tuple[str, str]]:
@@ -83,5 +118,41 @@ class Dialogue(Format):
             if isinstance(system, str) and system.strip():
                 messages.insert(0, (SYSTEM, system))
             return Conversation(messages, None, (), extract_meta(record, consumed))
+
+        return convert
+
+
+class FlatPair(Format):
+    """One exchange stored as fields named by role: ``{"human": …, "assistant": …}``,
+    ``{"question": …, "bot": …}``, ``{"用户": …, "助手": …}`` (``--role`` adds names)."""
+
+    name = "flat_pair"
+    summary = "one exchange as fields named by role ({human, assistant}, {user, bot}, {用户, 助手})"
+
+    def _sides(self, record: dict, ctx: FormatContext | None) -> dict[str, str]:
+        roles = FLAT_ROLES
+        if ctx is not None and ctx.role_map:
+            roles = {**FLAT_ROLES, **{k.lower(): v for k, v in ctx.role_map.items()}}
+        sides: dict[str, str] = {}
+        for key, value in record.items():
+            if isinstance(key, str) and isinstance(value, str):
+                role = roles.get(key.strip().lower())
+                if role is not None and role not in sides:
+                    sides[role] = key
+        return sides
+
+    def matches(self, record: dict) -> bool:
+        sides = self._sides(record, None)
+        return USER in sides and ASSISTANT in sides
+
+    def converter(self, ctx: FormatContext) -> Converter:
+        def convert(record: dict) -> Conversation:
+            sides = self._sides(record, ctx)
+            if USER not in sides or ASSISTANT not in sides:
+                raise RecordError("missing_field", "no user and assistant fields")
+            messages = [
+                (role, record[sides[role]]) for role in (SYSTEM, USER, ASSISTANT) if role in sides
+            ]
+            return Conversation(messages, None, (), extract_meta(record, frozenset(sides.values())))
 
         return convert

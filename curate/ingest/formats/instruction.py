@@ -30,8 +30,8 @@ RESPONSE_KEYS = ("output", "response", "answer", "completion", "chosen", "soluti
 #: Other names of the one answer of a record: ``gpt4_answer``, ``model_output``,
 #: ``canonical_solution``, ``reference_answer``, ``targets`` ...
 ANSWER_ALIAS = re.compile(
-    r"^(?:[a-z0-9]+_)*(?:output|response|answer|completion|generation|solution|reply|target"
-    r"|reference)s?$"
+    r"^(?:[a-z0-9]+_)*(?:output|response|answer|completion|generation|generated|solution|reply"
+    r"|target|reference|prediction)s?$"
 )
 #: One of several answers (``output_1``, ``response_a``): a record holding them and no
 #: verdict is not a prompt without an answer.

@@ -937,3 +937,31 @@ def test_an_edited_question_file_outside_the_inputs_changes_the_fingerprint(tmp_
     os.utime(questions, ns=(1, 1))
     with pytest.raises(StageConflict):
         Ingestor([str(answers)], store, IngestOptions(), workers=0).run()
+
+
+def test_flat_role_fields_and_string_conversations(tmp_path):
+    flat = write_jsonl(
+        tmp_path / "flat.jsonl",
+        [{"id": 1, "human": "你好", "assistant": "你好！有什么可以帮你？", "source": "x"}],
+    )
+    bot = write_jsonl(
+        tmp_path / "bot.jsonl", [{"question": "Сколько лап у кошки?", "bot": "Четыре."}]
+    )
+    strings = write_jsonl(tmp_path / "strings.jsonl", [{"conversations": ["hi", "hello", "bye"]}])
+    generated = write_jsonl(tmp_path / "gen.jsonl", [{"prompt": "Say hi.", "generated": "hi"}])
+    prompts = write_jsonl(tmp_path / "prompts.jsonl", [{"prompt": "Say hi.", "model": "gpt-4"}])
+    _, rows, rejects = ingest(tmp_path, [flat, bot, strings, generated, prompts])
+    assert not rejects
+    assert turns(rows["flat.jsonl"][0]) == [
+        ("user", "你好"),
+        ("assistant", "你好！有什么可以帮你？"),
+    ]
+    assert meta(rows["flat.jsonl"][0]) == {"id": 1, "source": "x"}
+    assert turns(rows["bot.jsonl"][0]) == [
+        ("user", "Сколько лап у кошки?"),
+        ("assistant", "Четыре."),
+    ]
+    assert [r for r, _ in turns(rows["strings.jsonl"][0])] == ["user", "assistant", "user"]
+    assert turns(rows["gen.jsonl"][0]) == [("user", "Say hi."), ("assistant", "hi")]
+    # a field named "model" names a model, not a reply
+    assert turns(rows["prompts.jsonl"][0]) == [("user", "Say hi.")]
