@@ -21,11 +21,10 @@ from curate.ingest.formats.chat import Messages, PreferenceMessages, ShareGPT
 from curate.ingest.formats.dialogue import Dialogue, FlatPair
 from curate.ingest.formats.fastchat import FastChatAnswer, Questions
 from curate.ingest.formats.instruction import Alpaca, MultipleChoice, PromptOnly, Squad
+from curate.ingest.formats.judge_files import JudgeOutput, JudgeTemplate
 from curate.ingest.formats.judgments import (
     PAIR_LAYOUTS,
     ArenaConversations,
-    JudgeOutput,
-    JudgeTemplate,
     PairedAnswers,
     RankedAnswers,
 )

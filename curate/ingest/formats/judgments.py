@@ -1,10 +1,11 @@
-"""Judgment files: verdicts that become preference records, and the judge's own files
-that are not data.
+"""Judgment files whose verdicts become preference records.
 
 A row that holds a prompt, two answers and a verdict becomes one preference record:
 the chosen conversation, the rejected final answer, ``preference_tie`` on a tie (the
 first answer is then kept as chosen), and in ``meta`` the generators of both answers
-(``chosen_model``, ``rejected_model``), the ``judge`` and the raw ``verdict``.
+(``chosen_model``, ``rejected_model``), the ``judge``, and the verdict as given (under
+its own field name: ``preference``, ``result``, ``labels`` ...; ``verdict`` for an arena
+``winner``).
 
 * :data:`PAIR_LAYOUTS`: two answer fields side by side (AlpacaEval annotations,
   rulm's left/right comparisons, JudgeLM, PKU-SafeRLHF, SHP, LMSYS arena exports);
@@ -13,17 +14,11 @@ first answer is then kept as chosen), and in ``meta`` the generators of both ans
   the conversations up to their n-th answers;
 * :class:`RankedAnswers`: one prompt with a list of scored or ranked answers
   (UltraFeedback's raw ``completions``, Nectar's ``answers``): best against worst.
-
-Files of the judging machinery are refused with a reason, whatever their layout:
-``judge_template`` for prompt templates and rubrics (rows holding ``{question}``-style
-placeholders or rubric fields), ``judge_output`` for a judge's verdicts and
-explanations without the answers themselves.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,106 +44,6 @@ from curate.ingest.formats.chat import turns_to_messages
 
 A, B, TIE = "a", "b", "tie"
 Verdict = Callable[[dict], str]
-
-
-class Refused(Format):
-    """A recognised layout that holds no conversation: every record is rejected with a reason."""
-
-    reason = ""
-    detail = ""
-
-    def converter(self, ctx: FormatContext) -> Converter:
-        reason, detail = self.reason, self.detail
-
-        def convert(record: dict) -> Conversation:
-            raise RecordError(reason, detail)
-
-        return convert
-
-
-# -- judge templates and rubrics --------------------------------------------------------
-
-#: A template slot naming what a judge is shown: ``{question}``, ``{answer_a}``,
-#: ``{ref_answer_1}``, ``{output_1}``, ``{orig_response}``, ``{{ instruction }}`` ...
-JUDGE_PLACEHOLDER = re.compile(
-    r"\{\{?\s*[a-z_]*(?:question|answer|response|instruction|reference|rubric|criteria"
-    r"|output|conversation|completion|generation|prompt)[a-z_0-9]*\s*\}\}?"
-)
-TEMPLATE_KEYS = frozenset(
-    {"prompt_template", "rubric", "rubrics", "score_rubric", "scoring_rubric", "criteria"}
-)
-SCORE_DESCRIPTION = re.compile(r"(?:^|_)score_?\d+_description$")
-CONVERSATION_KEYS = frozenset(
-    {"messages", "conversations", "conversation", "output", "response", "chosen", "completion"}
-)
-
-
-class JudgeTemplate(Refused):
-    name = "judge_template"
-    summary = (
-        "judge prompt templates and rubrics ({question}-style slots, score descriptions): refused"
-    )
-    reason = "judge_template"
-    detail = (
-        "an LLM judge's prompt template or rubric (it holds {question}-style slots or "
-        "score descriptions), not a conversation"
-    )
-
-    def matches(self, record: dict) -> bool:
-        keys = record.keys()
-        if any(SCORE_DESCRIPTION.search(str(k)) for k in keys):
-            return True  # a rubric, or rows built from one (Prometheus' Feedback Collection)
-        if not CONVERSATION_KEYS & keys and TEMPLATE_KEYS & keys:
-            return True
-        return any(
-            isinstance(v, str) and "{" in v and JUDGE_PLACEHOLDER.search(v) for v in record.values()
-        )
-
-
-# -- judge outputs -------------------------------------------------------------------
-
-JUDGE_OUTPUT_KEYS = frozenset(
-    {
-        "judgment",
-        "judgement",
-        "g1_judgment",
-        "g1_winner",
-        "games",
-        "review",
-        "reviewer_id",
-        "critique",
-        "judge_output",
-        "raw_judgment",
-        "verdict",
-    }
-)
-
-
-#: A judge's explanation and grade kept beside what it judged (Prometheus'
-#: ``gpt4_feedback`` + ``gpt4_score``, ``orig_feedback`` + ``orig_score``).
-JUDGE_TEXT_KEY = re.compile(r"(?:^|_)(?:feedback|judgment|judgement|critique)$")
-JUDGE_SCORE_KEY = re.compile(r"(?:^|_)(?:score|rating|grade)$")
-
-
-class JudgeOutput(Refused):
-    name = "judge_output"
-    summary = "an LLM judge's verdicts (judgment, games, review, g1_winner ...): refused"
-    reason = "judge_output"
-    detail = (
-        "a judge model's verdict and explanation (FastChat, arena-hard, Vicuna review ...), "
-        "not an SFT conversation; the answers it judges are in the model-answer files"
-    )
-
-    def matches(self, record: dict) -> bool:
-        keys = record.keys()
-        if JUDGE_OUTPUT_KEYS & keys:
-            return True
-        if "winner" in keys and "model_a" in keys:  # a battle: the verdict without the answers
-            return True
-        names = [k for k in keys if isinstance(k, str)]
-        return any(JUDGE_TEXT_KEY.search(k) for k in names) and any(
-            JUDGE_SCORE_KEY.search(k) for k in names
-        )
 
 
 # -- two answers side by side ----------------------------------------------------------
