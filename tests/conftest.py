@@ -78,3 +78,31 @@ def judge_cli(capsys, store, server, *args) -> tuple[int, str]:
         )
     out = capsys.readouterr()
     return exit_.value.code, out.out + out.err
+
+
+def tiny_judge_cli(capsys, store, model, name, *args) -> list[dict]:
+    """``curate judge STORE --model MODEL --backend transformers`` on CPU with 8 new tokens,
+    in process; asserts a clean exit and returns the rows of ``score.judge.NAME``."""
+    from curate.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            [
+                "judge",
+                str(store.root),
+                "--model",
+                str(model),
+                "--backend",
+                "transformers",
+                "--device",
+                "cpu",
+                "--name",
+                name,
+                "--max-new-tokens",
+                "8",
+                "-q",
+                *args,
+            ]
+        )
+    assert exit_.value.code == 0, capsys.readouterr().err
+    return store.read(columns=["id"], sidecars=[f"score.judge.{name}"]).to_pylist()

@@ -291,7 +291,8 @@ class Ingestor:
             formats.get(options.format)  # fail early on a bad name
         self.workers = default_workers(self.total_bytes) if workers is None else workers
         self._specs: list[FileSpec] = []
-        self._displays: dict[str, str] | None = None
+        # input files by real path: how a question file that is also an input is shown
+        self._displays = {os.path.realpath(f.path): f.display for f in self.files}
         self.fingerprint = fingerprint(
             {"files": [f.identity() for f in self.files], "params": options.params()}
         )
@@ -453,10 +454,12 @@ class Ingestor:
         """Make question files that answer files join, but that are not inputs themselves,
         part of the fingerprint: editing one is a change of inputs (a resume never mixes
         the old and the new questions). Runs without such files keep their fingerprint."""
-        inputs = {os.path.realpath(f.path) for f in self.files}
         external = sorted(
-            {s.questions for s in self._specs if s.questions}
-            - {q for q in (s.questions for s in self._specs) if q and os.path.realpath(q) in inputs}
+            {
+                q
+                for s in self._specs
+                if (q := s.questions) and os.path.realpath(q) not in self._displays
+            }
         )
         if not external:
             return
@@ -476,8 +479,6 @@ class Ingestor:
         """The question file of an answer file as the user named it (if it is an input)."""
         if not spec.questions:
             return ""
-        if self._displays is None:
-            self._displays = {os.path.realpath(f.path): f.display for f in self.files}
         return self._displays.get(os.path.realpath(spec.questions), spec.questions)
 
     def _spec(self, info: InputFile, head: list[Item]) -> FileSpec:

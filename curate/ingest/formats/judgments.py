@@ -41,6 +41,7 @@ from curate.ingest.formats.base import (
     text_of,
 )
 from curate.ingest.formats.chat import turns_to_messages
+from curate.ingest.formats.transcripts import parse_transcript
 
 A, B, TIE = "a", "b", "tie"
 Verdict = Callable[[dict], str]
@@ -436,8 +437,6 @@ class RankedAnswers(Format):
         consumed = self.consumed
 
         def convert(record: dict) -> Conversation:
-            from curate.ingest.formats.transcripts import parse_transcript
-
             key = first_key(record, ("instruction", "prompt", "question"))
             prompt = require_str(record.get(key), key)
             if prompt.lstrip().startswith("Human:") or "\n\nHuman:" in prompt:

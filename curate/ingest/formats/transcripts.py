@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from curate.ingest.embedded import has_embedded_turns
 from curate.ingest.formats.base import (
     ASSISTANT,
     SYSTEM,
@@ -138,8 +139,6 @@ class BareTranscript(Format):
     consumed = frozenset(_TRANSCRIPT_KEYS)
 
     def matches(self, record: dict) -> bool:
-        from curate.ingest.embedded import has_embedded_turns
-
         key = first_key(record, _TRANSCRIPT_KEYS)
         return key is not None and isinstance(record[key], str) and has_embedded_turns(record[key])
 

@@ -10,7 +10,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curate.cli import main
 from curate.errors import CurateError
 from curate.ingest.pipeline import IngestOptions, Ingestor
 from curate.judge.cache import CallCache
@@ -20,7 +19,7 @@ from curate.testing.chat_server import serve_chat_completions
 from curate.testing.judges import ScriptedJudge
 from curate.testing.scores import write_scores
 from tests.conftest import judge_cli as run_judge_cli
-from tests.conftest import kendall_tau, parquet_digests, write_jsonl
+from tests.conftest import kendall_tau, parquet_digests, tiny_judge_cli, write_jsonl
 
 CLUSTERS, PER = 3, 30
 SIDECAR = "score.judge.judge"
@@ -276,36 +275,22 @@ def test_the_tiny_transformers_model_writes_garbage_that_ends_as_failures(tmp_pa
 
     store, _, _ = build(tmp_path / "store", per=5)
     model = write_tiny_chat_model(tmp_path / "tiny", max_position_embeddings=4096)
-    with pytest.raises(SystemExit) as exit_:
-        main(
-            [
-                "judge",
-                str(store.root),
-                "--model",
-                str(model),
-                "--backend",
-                "transformers",
-                "--device",
-                "cpu",
-                "--name",
-                "tiny",
-                "--max-new-tokens",
-                "8",
-                "-q",
-                "--mode",
-                "pairwise",
-                "--per-tag",
-                "3",
-                "--opponents",
-                "1",
-                "--rounds",
-                "1",
-                "--bootstrap",
-                "5",
-            ]
-        )
-    assert exit_.value.code == 0, capsys.readouterr().err
-    rows = store.read(columns=["id"], sidecars=["score.judge.tiny"]).to_pylist()
+    rows = tiny_judge_cli(
+        capsys,
+        store,
+        model,
+        "tiny",
+        "--mode",
+        "pairwise",
+        "--per-tag",
+        "3",
+        "--opponents",
+        "1",
+        "--rounds",
+        "1",
+        "--bootstrap",
+        "5",
+    )
     statuses = {r["judge_tiny_status"] for r in rows}
     assert statuses <= {"no_comparison", "no_assistant_reply"}
     assert all(r["judge_tiny_score"] is None for r in rows)

@@ -6,14 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from curate.cli import main
 from curate.ingest.pipeline import IngestOptions, Ingestor
 from curate.judge.cache import CallCache
 from curate.store import Store
 from curate.testing.chat_server import serve_chat_completions
 from curate.testing.judges import ScriptedJudge
 from tests.conftest import judge_cli as run_judge_cli
-from tests.conftest import kendall_tau, write_jsonl
+from tests.conftest import kendall_tau, tiny_judge_cli, write_jsonl
 
 N = 60
 
@@ -158,26 +157,7 @@ def test_same_inputs_same_sidecar_and_overwrite_reads_the_cache(pool, capsys, tm
 
 
 def tiny_judge_run(capsys, store, model, name):
-    with pytest.raises(SystemExit) as exit_:
-        main(
-            [
-                "judge",
-                str(store.root),
-                "--model",
-                str(model),
-                "--backend",
-                "transformers",
-                "--device",
-                "cpu",
-                "--name",
-                name,
-                "--max-new-tokens",
-                "8",
-                "-q",
-            ]
-        )
-    assert exit_.value.code == 0, capsys.readouterr().err
-    rows = store.read(columns=["id"], sidecars=[f"score.judge.{name}"]).to_pylist()
+    rows = tiny_judge_cli(capsys, store, model, name)
     return [r for r in rows if r[f"judge_{name}_status"] != "no_assistant_reply"]
 
 
