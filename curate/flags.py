@@ -15,7 +15,8 @@ Flags are signals for later stages (the heuristic scorer, selection), not verdic
 
 Adapters add flags that only they can know: ``undesirable`` (a KTO example labelled
 false), ``preference_tie``, ``preference_identical``, ``rejected_prefix_differs``.
-Ingest adds ``embedded_turns`` (a ``Human: … Assistant: …`` transcript typed into one
+``curate generate`` adds ``cut_off``: a sampled reply that stopped at ``max_new_tokens``
+rather than ending itself (a half answer). Ingest adds ``embedded_turns`` (a ``Human: … Assistant: …`` transcript typed into one
 user message) and ``split_turns`` (such a transcript split into turns by
 ``--split-embedded-turns``; see ``curate.ingest.embedded``).
 
@@ -42,6 +43,7 @@ PREFERENCE_IDENTICAL_FLAG = "preference_identical"
 REJECTED_PREFIX_DIFFERS_FLAG = "rejected_prefix_differs"
 EMBEDDED_TURNS_FLAG = "embedded_turns"
 SPLIT_TURNS_FLAG = "split_turns"
+CUT_OFF_FLAG = "cut_off"
 
 #: Flags of :func:`text_flags`, of :func:`structure_flags`, and those only an adapter can know.
 TEXT_FLAGS = (TEMPLATE_TOKENS_FLAG, PLACEHOLDER_FLAG)
@@ -54,12 +56,20 @@ ADAPTER_FLAGS = (
 )
 #: Flags of a transcript typed into one message (``curate.ingest.embedded``).
 TRANSCRIPT_FLAGS = (EMBEDDED_TURNS_FLAG, SPLIT_TURNS_FLAG)
-ALL_FLAGS = (*TEXT_FLAGS, *STRUCTURE_FLAGS, *ADAPTER_FLAGS, *TRANSCRIPT_FLAGS)
+#: Flags of sampled answers (``curate.generate``).
+GENERATION_FLAGS = (CUT_OFF_FLAG,)
+ALL_FLAGS = (*TEXT_FLAGS, *STRUCTURE_FLAGS, *ADAPTER_FLAGS, *TRANSCRIPT_FLAGS, *GENERATION_FLAGS)
 
 #: Flags that count against a conversation: of near-duplicates, dedup's fallback rule
 #: keeps the one with the fewest (``curate.dedup.ranking``). The preference flags say
 #: nothing about the chosen conversation itself.
-QUALITY_FLAGS = (*TEXT_FLAGS, *STRUCTURE_FLAGS, UNDESIRABLE_FLAG, EMBEDDED_TURNS_FLAG)
+QUALITY_FLAGS = (
+    *TEXT_FLAGS,
+    *STRUCTURE_FLAGS,
+    UNDESIRABLE_FLAG,
+    EMBEDDED_TURNS_FLAG,
+    CUT_OFF_FLAG,
+)
 #: Template debris: the heuristic scorer's ``template`` term (``scorers.heuristics``).
 #: The order is recorded in that scorer's parameters: keep it.
 TEMPLATE_FLAGS = (TEMPLATE_TOKENS_FLAG, PLACEHOLDER_FLAG, EMPTY_TURN_FLAG)

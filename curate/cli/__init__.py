@@ -56,6 +56,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "select_cmd",
         "Select the best, most diverse conversations per tag, with a report.",
     ),
+    "generate": (
+        "curate.cli.generate",
+        "generate",
+        "Sample n answers per prompt of a store with an LLM, into a new store.",
+    ),
+    "pairs": (
+        "curate.cli.pairs",
+        "pairs",
+        "Build preference pairs (chosen / rejected) from scored answers to one prompt.",
+    ),
+    "train": (
+        "curate.cli.train",
+        "train",
+        "Fine-tune a model on a selection (SFT) or on pairs (DPO) with TRL, LoRA optional.",
+    ),
     "run": (
         "curate.cli.run",
         "run",

@@ -185,7 +185,7 @@ def _detection_head(stream: Iterator[Item]) -> list[Item]:
     return head
 
 
-def _split_duplicates(base: pa.Table, seen: set[str]) -> tuple[pa.Table, pa.Table]:
+def split_duplicates(base: pa.Table, seen: set[str]) -> tuple[pa.Table, pa.Table]:
     """Keep the first occurrence of each id (in stream order); the rest are exact duplicates."""
     keep = []
     for row_id in base.column("id").to_pylist():
@@ -556,7 +556,7 @@ class Ingestor:
         state.dirty = True
         if task.items:
             converted = future.get() if future is not None else convert_items(task.spec, task.items)
-            base, dups = _split_duplicates(converted.base, seen)
+            base, dups = split_duplicates(converted.base, seen)
             state.writer.write("base", base)
             state.writer.write("rejects", converted.rejects)
             state.writer.write("duplicates", dups)

@@ -10,7 +10,9 @@ Contract for every backend:
 * ``__init__`` only stores options (a manifest can record them); :meth:`load`
   brings in the heavy resources once; :meth:`close` releases them.
 * :meth:`generate` returns exactly one :class:`Generation` per prompt, in input
-  order. A failure of one prompt (template refused it, too long, server error
+  order. ``seeds``, when given, holds one sampling seed per prompt (rejection
+  sampling seeds each sample by its prompt and index, so that a sample does not
+  depend on the batch it fell into); without it every prompt uses ``params.seed``. A failure of one prompt (template refused it, too long, server error
   after retries, timeout) is that prompt's ``Generation(text=None, error=...)``,
   never an exception and never a made-up text. Errors that make every prompt
   fail (bad API key, unknown model, missing package) raise
@@ -30,6 +32,7 @@ revision, dtype, template ...); ``identity()`` what was loaded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +108,20 @@ def truncate_at_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
     return (text[:cut], True) if cut >= 0 else (text, False)
 
 
+def check_seeds(prompts: Sequence[Prompt], seeds: Sequence[int] | None) -> None:
+    """Refuse a ``seeds`` list that does not give one seed per prompt (a caller's bug)."""
+    if seeds is not None and len(seeds) != len(prompts):
+        raise CurateError(f"{len(seeds)} seeds for {len(prompts)} prompts: give one per prompt")
+
+
+def seeds_or_default(
+    prompts: Sequence[Prompt], params: GenerationParams, seeds: Sequence[int] | None
+) -> list[int]:
+    """One seed per prompt: ``seeds`` as given, or ``params.seed`` for each."""
+    check_seeds(prompts, seeds)
+    return [int(s) for s in seeds] if seeds is not None else [params.seed] * len(prompts)
+
+
 def check_prompt(prompt: Any) -> str | None:
     """Why ``prompt`` is not a list of ``{"role", "content"}`` messages, or None if it is."""
     if not isinstance(prompt, list) or not prompt:
@@ -128,8 +145,13 @@ class GenerationBackend(Plugin):
         """Load heavy resources (weights, connections); called once before :meth:`generate`."""
         self.check_requires()
 
-    def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Generation]:
-        """One :class:`Generation` per prompt, in the same order."""
+    def generate(
+        self,
+        prompts: list[Prompt],
+        params: GenerationParams,
+        seeds: Sequence[int] | None = None,
+    ) -> list[Generation]:
+        """One :class:`Generation` per prompt, in the same order (``seeds``: one per prompt)."""
         raise NotImplementedError
 
     def identity(self) -> dict[str, Any]:

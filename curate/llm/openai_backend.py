@@ -61,7 +61,9 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -75,6 +77,7 @@ from curate.llm.base import (
     GenerationParams,
     Prompt,
     check_prompt,
+    seeds_or_default,
     truncate_at_stop,
 )
 
@@ -284,11 +287,22 @@ class OpenAIBackend(GenerationBackend):
         self._local = threading.local()
 
     # -- generation ----------------------------------------------------------------------
-    def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Generation]:
+    def generate(
+        self,
+        prompts: list[Prompt],
+        params: GenerationParams,
+        seeds: Sequence[int] | None = None,
+    ) -> list[Generation]:
         if self._pool is None:
             raise CurateError("OpenAIBackend.generate called before load()")
         abort = threading.Event()
-        futures: list[Future] = [self._pool.submit(self._one, p, params, abort) for p in prompts]
+        per_prompt = [
+            params if s == params.seed else replace(params, seed=s)
+            for s in seeds_or_default(prompts, params, seeds)
+        ]
+        futures: list[Future] = [
+            self._pool.submit(self._one, p, q, abort) for p, q in zip(prompts, per_prompt)
+        ]
         try:
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
             failed = next((f for f in done if f.exception() is not None), None)

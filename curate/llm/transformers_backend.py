@@ -12,7 +12,10 @@ a prompt's greedy reply does not depend on its batch (the tests check this).
 Without a pad token the eos token pads (it is masked, never seen by the model).
 
 Greedy when ``temperature == 0``; otherwise sampling seeded with ``seed`` in a
-forked RNG (the caller's global torch RNG is left as it was). Stop strings end
+forked RNG (the caller's global torch RNG is left as it was). With ``seeds`` (one
+per prompt) each row samples from its own generator by the Gumbel-max trick
+(:class:`RowSampler`), so a sample depends on its prompt and seed, not on the
+batch it was packed into or on the rows beside it. Stop strings end
 generation early and the reply is cut before the first one; only the new tokens
 are decoded, without special tokens. ``json_schema`` is not enforced here (no
 constrained decoding in plain transformers): callers parse strictly anyway.
@@ -21,6 +24,7 @@ constrained decoding in plain transformers): callers parse strictly anyway.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,7 @@ from curate.llm.base import (
     GenerationBackend,
     GenerationParams,
     Prompt,
+    check_seeds,
     truncate_at_stop,
 )
 from curate.plugins import Requirement
@@ -167,7 +172,12 @@ class TransformersBackend(GenerationBackend):
         self._identity = None
 
     # -- generation ----------------------------------------------------------------------
-    def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Generation]:
+    def generate(
+        self,
+        prompts: list[Prompt],
+        params: GenerationParams,
+        seeds: Sequence[int] | None = None,
+    ) -> list[Generation]:
         if self.model is None:
             raise CurateError("TransformersBackend.generate called before load()")
         import numpy as np
@@ -175,6 +185,8 @@ class TransformersBackend(GenerationBackend):
 
         from curate.models.batching import plan_batches
 
+        check_seeds(prompts, seeds)
+        per_row = seeds is not None and not params.greedy
         encoded = self.renderer.encode(prompts)
         results: list[Generation | None] = [None] * len(prompts)
         rows: list[int] = []
@@ -198,23 +210,31 @@ class TransformersBackend(GenerationBackend):
                 self.max_batch_size,
                 max_padding=1.0,
             )
-            config = self._generation_config(params)
+            config = self._generation_config(params, per_row)
             devices = [self.device] if str(self.device).startswith("cuda") else []
             with self._lock, torch.inference_mode(), torch.random.fork_rng(devices=devices):
                 torch.manual_seed(params.seed)
                 for batch in batches:
                     picked = [rows[i] for i in batch]
-                    replies = self._generate_batch([encoded[r] for r in picked], config, params)
+                    sampler = (
+                        RowSampler([seeds[r] for r in picked], params, self.device)
+                        if per_row
+                        else None
+                    )
+                    replies = self._generate_batch(
+                        [encoded[r] for r in picked], config, params, sampler
+                    )
                     for row, reply in zip(picked, replies):
                         results[row] = reply
         assert all(r is not None for r in results)
         return results  # type: ignore[return-value]
 
-    def _generation_config(self, params: GenerationParams) -> Any:
+    def _generation_config(self, params: GenerationParams, per_row: bool = False) -> Any:
+        """Greedy, or sampling; ``per_row``: greedy over :class:`RowSampler`'s noisy scores."""
         from transformers import GenerationConfig
 
         sampling: dict[str, Any] = {"do_sample": False}
-        if not params.greedy:
+        if not params.greedy and not per_row:
             sampling = {
                 "do_sample": True,
                 "temperature": params.temperature,
@@ -231,9 +251,10 @@ class TransformersBackend(GenerationBackend):
         )
 
     def _generate_batch(
-        self, batch: list[list[int]], config: Any, params: GenerationParams
+        self, batch: list[list[int]], config: Any, params: GenerationParams, sampler: Any = None
     ) -> list[Generation]:
         import torch
+        from transformers import LogitsProcessorList
 
         width = max(map(len, batch))
         input_ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
@@ -241,7 +262,9 @@ class TransformersBackend(GenerationBackend):
         for i, ids in enumerate(batch):
             input_ids[i, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
             mask[i, width - len(ids) :] = 1
-        extra = {"tokenizer": self.tokenizer} if params.stop else {}
+        extra: dict[str, Any] = {"tokenizer": self.tokenizer} if params.stop else {}
+        if sampler is not None:
+            extra["logits_processor"] = LogitsProcessorList([sampler])
         out = self.model.generate(
             input_ids=input_ids.to(self.device),
             attention_mask=mask.to(self.device),
@@ -270,3 +293,44 @@ class TransformersBackend(GenerationBackend):
             if token == self.pad_id:  # stopped by a stop string, then padded
                 return i, True
         return len(tokens), False
+
+
+class RowSampler:
+    """Sampling with one random generator per row, as a logits processor over greedy search.
+
+    Each step, row ``i`` draws one uniform number per vocabulary entry from its own
+    generator (seeded with ``seeds[i]``) and adds the Gumbel noise ``-log(-log(u))``
+    to its temperature-scaled, top-p-filtered log-probabilities; the argmax that
+    greedy search then takes is an exact sample from the filtered distribution
+    (the Gumbel-max trick). Row ``i``'s draws depend on its seed and step alone.
+    """
+
+    def __init__(self, seeds: Sequence[int], params: GenerationParams, device: Any):
+        import torch
+
+        self.temperature = params.temperature
+        self.top_p = params.top_p
+        self.generators = [
+            torch.Generator(device=device).manual_seed(int(s) & 0xFFFF_FFFF_FFFF_FFFF)
+            for s in seeds
+        ]
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        logits = torch.log_softmax(scores.float() / self.temperature, dim=-1)
+        if self.top_p < 1.0:
+            ordered, order = torch.sort(logits, dim=-1, descending=True)
+            before = torch.cumsum(ordered.exp(), dim=-1) - ordered.exp()  # mass above each token
+            cut = before >= self.top_p  # the first token is never cut
+            logits = logits.scatter(-1, order, ordered.masked_fill(cut, float("-inf")))
+        width = logits.shape[-1]
+        uniform = torch.stack(
+            [
+                torch.rand(width, generator=g, device=logits.device, dtype=torch.float64)
+                for g in self.generators
+            ]
+        )
+        tiny = torch.finfo(torch.float64).tiny
+        gumbel = -torch.log(-torch.log(uniform.clamp(min=tiny, max=1 - 1e-16)))
+        return (logits.double() + gumbel).to(scores.dtype)

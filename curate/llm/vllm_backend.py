@@ -22,7 +22,7 @@ or the ``gpu`` extra); without it :meth:`VLLMBackend.load` raises a clear error.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from curate.llm.base import (
     GenerationBackend,
     GenerationParams,
     Prompt,
+    seeds_or_default,
     truncate_at_stop,
 )
 from curate.plugins import Requirement
@@ -218,21 +219,30 @@ class VLLMBackend(GenerationBackend):
         self.llm = None
         self._identity = None
 
-    def generate(self, prompts: list[Prompt], params: GenerationParams) -> list[Generation]:
+    def generate(
+        self,
+        prompts: list[Prompt],
+        params: GenerationParams,
+        seeds: Sequence[int] | None = None,
+    ) -> list[Generation]:
         if self.llm is None:
             raise CurateError("VLLMBackend.generate called before load()")
         from vllm import SamplingParams
 
-        sampling = SamplingParams(
-            n=1,
-            temperature=params.temperature,
-            top_p=params.top_p,
-            max_tokens=params.max_new_tokens,
-            seed=params.seed,
-            stop=list(params.stop) or None,
-            **structured_output_option(params.json_schema),
-            **({"logprobs": params.top_logprobs} if params.top_logprobs else {}),
-        )
+        def sampling_for(seed: int) -> Any:
+            return SamplingParams(
+                n=1,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                max_tokens=params.max_new_tokens,
+                seed=seed,
+                stop=list(params.stop) or None,
+                **structured_output_option(params.json_schema),
+                **({"logprobs": params.top_logprobs} if params.top_logprobs else {}),
+            )
+
+        row_seeds = seeds_or_default(prompts, params, seeds)
+        shared = sampling_for(params.seed) if seeds is None else None
         decode = token_decoder(self.renderer.tokenizer) if params.top_logprobs else None
         encoded = self.renderer.encode(prompts)
         results: list[Generation] = []
@@ -248,6 +258,8 @@ class VLLMBackend(GenerationBackend):
                 rows.append(row)
         if not rows:
             return results
+        # one SamplingParams per prompt when each has its own seed (vLLM takes a list)
+        sampling = shared if shared is not None else [sampling_for(row_seeds[r]) for r in rows]
         outputs = self.llm.generate(
             [{"prompt_token_ids": encoded[row]} for row in rows], sampling, use_tqdm=False
         )

@@ -71,7 +71,7 @@ class SidecarWriter:
         self.manifest_name = names.manifest_name(name)
         self.params = params
         self.inputs = dict(sorted((inputs or {}).items()))
-        base = store.manifest("ingest")
+        base = store.base_manifest()
         self.identity = {"params": params, "base": base["fingerprint"]}
         if self.inputs:  # stages without inputs keep the fingerprints of earlier versions
             self.identity["inputs"] = self.inputs

@@ -36,6 +36,9 @@ from curate.store import files, schema
 from curate.store.manifest import now_iso
 
 STORE_FORMAT = 1
+#: the stages that write a store's base table: its manifest is the base's (a store has one)
+#: ``prompts`` is the prompt table ``curate generate`` keeps inside the store it writes
+SOURCE_STAGES = ("ingest", "generate", "prompts")
 MARKER = "store.json"
 SHARD_RE = re.compile(r"^part-(\d{5})\.parquet$")
 SIDECAR_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
@@ -200,8 +203,16 @@ class Store:
     def num_shards(self) -> int:
         return len(self.base_shards())
 
+    def base_manifest(self) -> dict[str, Any] | None:
+        """The manifest of the stage that wrote the base table (ingest, generate), or None."""
+        for name in SOURCE_STAGES:
+            manifest = self.manifest(name)
+            if manifest is not None:
+                return manifest
+        return None
+
     def require_base(self) -> None:
-        manifest = self.manifest("ingest")
+        manifest = self.base_manifest()
         if manifest is None or manifest.get("status") != "complete":
             raise StoreError(
                 f"{self.root} has no complete base table; run (or finish) "

@@ -356,3 +356,17 @@ def test_credentials_in_api_base_are_used_never_shown(tiny_backend, caplog):
     for text in texts:
         for secret in (password, query_key, token, "alice"):
             assert secret not in text
+
+
+def test_one_seed_per_prompt_is_sent_with_each_request(server, client):
+    remote = client(max_concurrency=3)
+    sampled = GenerationParams(max_new_tokens=6, temperature=1.0, seed=9)
+    prompts = [SAMPLE_PROMPTS[0]] * 3
+    first = [g.text for g in remote.generate(prompts, sampled, seeds=[1, 2, 1])]
+    sent = sorted(r["body"]["seed"] for r in server.requests[-3:])
+    assert sent == [1, 1, 2]
+    assert first[0] == first[2] != first[1]  # the server's model samples by the request's seed
+    remote.generate(prompts[:1], sampled)
+    assert server.requests[-1]["body"]["seed"] == 9
+    with pytest.raises(CurateError, match="one per prompt"):
+        remote.generate(prompts, sampled, seeds=[1, 2])

@@ -137,6 +137,55 @@ def test_sampling_is_seeded(tiny_backend):
     assert torch.equal(torch.random.get_rng_state(), state)  # the caller's RNG is untouched
 
 
+def test_one_seed_per_prompt_makes_a_sample_independent_of_its_batch(tiny_backend):
+    sampled = GenerationParams(max_new_tokens=10, temperature=1.0, top_p=0.9)
+    seeds = [101 * (i + 1) for i in range(len(SAMPLE_PROMPTS))]
+    together = [g.text for g in tiny_backend.generate(SAMPLE_PROMPTS, sampled, seeds=seeds)]
+    alone = [
+        tiny_backend.generate([p], sampled, seeds=[s])[0].text
+        for p, s in zip(SAMPLE_PROMPTS, seeds)
+    ]
+    reversed_ = tiny_backend.generate(SAMPLE_PROMPTS[::-1], sampled, seeds=seeds[::-1])
+    assert together == alone == [g.text for g in reversed_][::-1]
+    # the same prompt twice with two seeds: two samples; the same seed twice: the same one
+    twice = [SAMPLE_PROMPTS[0]] * 3
+    texts = [g.text for g in tiny_backend.generate(twice, sampled, seeds=[1, 2, 1])]
+    assert texts[0] == texts[2] != texts[1]
+    with pytest.raises(CurateError, match="one per prompt"):
+        tiny_backend.generate(SAMPLE_PROMPTS, sampled, seeds=[1])
+    # greedy ignores the seeds
+    greedy = tiny_backend.generate(SAMPLE_PROMPTS, GREEDY, seeds=seeds)
+    assert [g.text for g in greedy] == [
+        g.text for g in tiny_backend.generate(SAMPLE_PROMPTS, GREEDY)
+    ]
+
+
+def test_row_sampler_draws_from_the_filtered_distribution():
+    """The Gumbel-max sampler's frequencies match softmax(logits / T), and top-p cuts the tail."""
+    import torch
+
+    from curate.llm.transformers_backend import RowSampler
+
+    logits = torch.tensor([[2.0, 1.0, 0.0, -1.0, -3.0]])
+    trials = 4000
+
+    def frequencies(params):
+        counts = torch.zeros(5)
+        sampler = RowSampler(range(trials), params, "cpu")
+        scores = logits.expand(trials, -1).clone()
+        for token in sampler(None, scores).argmax(dim=-1).tolist():
+            counts[token] += 1
+        return counts / trials
+
+    full = frequencies(GenerationParams(temperature=0.7))
+    expected = torch.softmax(logits[0] / 0.7, dim=-1)
+    assert torch.allclose(full, expected, atol=0.03)
+    cut = frequencies(GenerationParams(temperature=1.0, top_p=0.8))
+    probs = torch.softmax(logits[0], dim=-1)  # 0.64, 0.24, 0.09, ...: top-p 0.8 keeps two
+    assert cut[2:].sum() == 0
+    assert torch.allclose(cut[:2], probs[:2] / probs[:2].sum(), atol=0.03)
+
+
 def test_bad_prompts_fail_alone(tiny_backend):
     too_long = [{"role": "user", "content": "bread " * 600}]
     prompts = [

@@ -2,6 +2,7 @@
 
 import math
 import sys
+from typing import Any
 
 import pytest
 
@@ -59,6 +60,7 @@ class FakeVLLM:
         self.llm_kwargs: dict = {}
         self.sampling_kwargs: list[dict] = []
         self.outputs: list = []  # the last generate call's outputs
+        self.sent: Any = None  # the last generate call's sampling params (one, or one per prompt)
         self.sampling_params = SimpleNamespace()
         if structured == "new":
             self.sampling_params.StructuredOutputsParams = lambda json: ("structured", json)
@@ -76,8 +78,10 @@ class FakeVLLM:
             def generate(self, prompts, sampling, use_tqdm=True):
                 import torch
 
+                fake.sent = sampling
                 outputs = []
-                for prompt in prompts:
+                per_prompt = sampling if isinstance(sampling, list) else [sampling] * len(prompts)
+                for prompt, sampling in zip(prompts, per_prompt):
                     ids = prompt["prompt_token_ids"]
                     result = local.model.generate(
                         torch.tensor([ids]),
@@ -132,6 +136,25 @@ def test_glue_with_a_fake_vllm(tiny_backend, tiny_lm_dir, monkeypatch, structure
     expected = {"new": "structured_outputs", "old": "guided_decoding", None: None}[structured]
     assert {"structured_outputs", "guided_decoding"} & set(sent) == ({expected} - {None})
     assert backend.identity()["vllm"] == "fake"
+
+
+def test_one_seed_per_prompt_is_one_sampling_params_each(tiny_backend, tiny_lm_dir, monkeypatch):
+    from curate.testing.chat_server import SAMPLE_PROMPTS
+
+    fake = FakeVLLM(tiny_backend, "new")
+    monkeypatch.setitem(sys.modules, "vllm", fake)
+    monkeypatch.setitem(sys.modules, "vllm.sampling_params", fake.sampling_params)
+    backend = resolve_backend("vllm", str(tiny_lm_dir))
+    backend.load()
+    params = GenerationParams(max_new_tokens=4, temperature=0.8, seed=5)
+    prompts = [SAMPLE_PROMPTS[0], [], SAMPLE_PROMPTS[1]]
+    out = backend.generate(prompts, params, seeds=[11, 12, 13])
+    assert [s["seed"] for s in fake.sent] == [11, 13]  # the empty prompt failed before vLLM
+    assert out[0].ok and not out[1].ok and out[2].ok
+    backend.generate(prompts[:1], params)
+    assert fake.sent["seed"] == 5  # without seeds: one SamplingParams, the params' seed
+    with pytest.raises(CurateError, match="one per prompt"):
+        backend.generate(prompts, params, seeds=[1])
 
 
 def _completion(token_ids, positions):
