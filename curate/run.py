@@ -12,9 +12,25 @@ The config names the store and, per stage, the options of that stage's command
     dedup: {threshold: 0.9}
     select: {per-tag: 50, output: runs/shared/subset}
 
-Stages run in the order ``ingest, embed, tag, score, dedup, select`` (dedup after
-score so that it keeps the best-scored member); a stage missing from the config
-or set to ``false`` is skipped. Each stage is the command a user would type,
+Stages run in the order ``ingest, embed, tag, score, dedup, select, generate,
+pairs, train`` (dedup after score so that it keeps the best-scored member); a stage
+missing from the config or set to ``false`` is skipped. The last three close the loop
+from a subset to a model::
+
+    generate:                       # n answers per prompt of the store, into a new store
+      model: runs/sft-model
+      into: runs/samples
+      n: 7
+      score: [{model: ArmoRM}]      # scorers run on the new store, one entry each
+    pairs: {output: runs/pairs}     # reads the generated store (or `store:`)
+    train: {model: runs/sft-model, method: dpo, lora: true, output: runs/dpo-model}
+
+``pairs`` reads the store ``generate`` wrote when the config has a generate section,
+else the run's store (``store:`` names another). ``train`` reads ``data:``, by default
+the pairs folder for ``method: dpo`` and the selection folder for ``sft``. Paths are
+relative to the config file's folder.
+
+Each stage is the command a user would type,
 called with the config's options typed and checked by the command's own
 declarations (an unknown option or a bad value stops the run before any stage
 starts), so it is skipped when already done with the same parameters, refuses to mix
@@ -31,7 +47,14 @@ from typing import Any
 from curate.config import key_values, load_yaml_mapping
 from curate.errors import InputError
 
-STAGES = ("ingest", "embed", "tag", "score", "dedup", "select")
+STAGES = ("ingest", "embed", "tag", "score", "dedup", "select", "generate", "pairs", "train")
+#: options that name a path, per stage: resolved against the config file's folder
+PATH_OPTIONS = {
+    "select": ("output",),
+    "generate": ("into",),
+    "pairs": ("output",),
+    "train": ("output",),
+}
 
 
 @dataclass
@@ -72,25 +95,74 @@ def load_config(path: str | Path) -> dict[str, Any]:
 def plan(config: dict[str, Any], base: Path | None = None) -> list[Step]:
     """The steps to run, in order (paths relative to the config file's folder)."""
     base = base or Path.cwd()
-    store = str((base / str(config["store"])).resolve())
+
+    def path(value: Any) -> str:
+        return str((base / str(value)).resolve())
+
+    store = path(config["store"])
     steps = []
+    made: dict[str, str] = {}  # what earlier steps wrote: generated store, select and pairs output
     for stage in STAGES:
         section = config.get(stage)
         if section is None or section is False:
             continue
         for entry in section if isinstance(section, list) else [section]:
             entry = dict(entry or {})
-            inputs: list[str] = []
+            for key in PATH_OPTIONS.get(stage, ()):
+                if key in entry:
+                    entry[key] = path(entry[key])
+            if stage in ("generate", "train") and (base / str(entry.get("model", ""))).exists():
+                entry["model"] = path(entry["model"])  # a model folder beside the config
             if stage == "ingest":
                 given = entry.pop("inputs", None)
                 if not given:
                     raise InputError("the ingest section needs `inputs:` (files or folders)")
                 given = [given] if isinstance(given, str) else given
-                inputs = [str((base / str(p)).resolve()) for p in given]
-            if stage == "select" and "output" in entry:
-                entry["output"] = str((base / str(entry["output"])).resolve())
-            steps.append(Step(stage, store, entry, inputs))
+                steps.append(Step(stage, store, entry, [path(p) for p in given]))
+            elif stage == "generate":
+                steps += _generate_steps(store, entry, path)
+                made["generated"] = entry["into"]
+            elif stage == "pairs":
+                target = (
+                    path(entry.pop("store")) if "store" in entry else made.get("generated", store)
+                )
+                if "output" not in entry:
+                    raise InputError("the pairs section needs `output:` (the pairs folder)")
+                steps.append(Step(stage, target, entry))
+                made["pairs"] = entry["output"]
+            elif stage == "train":
+                steps.append(Step(stage, _train_data(entry, made, path), entry))
+            else:
+                steps.append(Step(stage, store, entry))
+                if stage == "select" and "output" in entry:
+                    made["select"] = entry["output"]
     return steps
+
+
+def _generate_steps(store: str, entry: dict[str, Any], path) -> list[Step]:
+    """The generate step and the scorers its ``score:`` list runs on the new store."""
+    if "into" not in entry:
+        raise InputError("the generate section needs `into:` (the new store of samples)")
+    scorers = entry.pop("score", None) or []
+    scorers = [scorers] if isinstance(scorers, dict) else scorers
+    return [
+        Step("generate", store, entry),
+        *(Step("score", entry["into"], dict(s)) for s in scorers),
+    ]
+
+
+def _train_data(entry: dict[str, Any], made: dict[str, str], path) -> str:
+    """What train reads: ``data:``, else the pairs folder (dpo) or the selection (sft)."""
+    if "data" in entry:
+        return path(entry.pop("data"))
+    method = str(entry.get("method", "sft"))
+    source = "pairs" if method == "dpo" else "select"
+    if source not in made:
+        raise InputError(
+            f"the train section (method {method}) needs `data:`, or a {source} section "
+            "with an `output:` before it"
+        )
+    return made[source]
 
 
 def step_command(step: Step) -> tuple[Any, dict[str, Any]]:
@@ -112,10 +184,11 @@ def run_step(step: Step) -> Any:
     from curate.config import typed_values
 
     command, kwargs = step_command(step)
-    positional = {
-        "store": step.store,
-        **({"inputs": step.inputs} if step.stage == "ingest" else {}),
-    }
+    if step.stage == "ingest":
+        positional = {"store": step.store, "inputs": step.inputs}
+    else:  # the command's one argument: the store it reads (train: its data folder)
+        argument = next(p.name for p in command.params if isinstance(p, click.Argument))
+        positional = {argument: step.store}
     kwargs.update(typed_values(command, positional, step.stage))
     with click.Context(cli, info_name="curate") as root:
         return root.invoke(command, **kwargs)

@@ -9,7 +9,8 @@ import click
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Print the commands that would run, and stop.")
 def run(config, dry_run):
-    """Run ingest, embed, tag, score, dedup and select as CONFIG (YAML) says.
+    """Run ingest, embed, tag, score, dedup, select, generate, pairs and train as CONFIG
+    (YAML) says.
 
     Each stage is the command a user would type: skipped when done with the same
     parameters, resumed where a killed run stopped. See curate/run.py for the

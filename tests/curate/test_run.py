@@ -45,12 +45,51 @@ def test_plan_orders_stages_and_resolves_paths(tmp_path):
     assert steps[3].describe() == f"curate score {store} --model ArmoRM --device cuda"
 
 
+def test_plan_of_the_loop_from_subset_to_model(tmp_path):
+    (tmp_path / "sft-model").mkdir()
+    config = {
+        "store": "s",
+        "select": {"output": "subset"},
+        "generate": {
+            "model": "sft-model",
+            "into": "samples",
+            "n": 7,
+            "score": [{"model": "ArmoRM"}],
+        },
+        "pairs": {"output": "pairs", "rejected": "2-worst"},
+        "train": [
+            {"model": "sft-model", "method": "dpo", "output": "dpo"},
+            {"model": "Qwen/Qwen2.5-0.5B", "method": "sft", "output": "sft"},
+        ],
+    }
+    steps = plan(config, base=tmp_path)
+    at = lambda name: str((tmp_path / name).resolve())  # noqa: E731
+    assert [(s.stage, s.store) for s in steps] == [
+        ("select", at("s")),
+        ("generate", at("s")),
+        ("score", at("samples")),  # the scorers of the generate section, on the new store
+        ("pairs", at("samples")),
+        ("train", at("pairs")),  # dpo reads the pairs
+        ("train", at("subset")),  # sft reads the selection
+    ]
+    assert steps[1].options == {"model": at("sft-model"), "into": at("samples"), "n": 7}
+    assert steps[5].options["model"] == "Qwen/Qwen2.5-0.5B"  # a hub id stays as it is
+    for step in steps:
+        step_command(step)  # every option is one the command knows
+    with pytest.raises(InputError, match="into"):
+        plan({"store": "s", "generate": {"model": "m"}})
+    with pytest.raises(InputError, match="data"):
+        plan({"store": "s", "train": {"model": "m", "method": "dpo", "output": "o"}})
+    with pytest.raises(InputError, match="output"):
+        plan({"store": "s", "pairs": {}})
+
+
 def test_bad_configs_are_user_errors(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("ingest: {}\n")
     with pytest.raises(InputError, match="store"):
         load_config(path)
-    path.write_text("store: s\ntrain: {}\n")
+    path.write_text("store: s\ntraining: {}\n")
     with pytest.raises(InputError, match="unknown entries"):
         load_config(path)
     with pytest.raises(InputError, match="inputs"):
