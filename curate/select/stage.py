@@ -68,10 +68,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate import names, prompts
-from curate.errors import CurateError, InputError
+from curate import names, prompts, sink
+from curate.errors import CurateError
 from curate.runner import sidecar_state, stale_inputs
-from curate.store import Store, files
+from curate.sink import (  # noqa: F401 (STORE_ENTRIES: the names select always had)
+    REPORT,
+    STORE_ENTRIES,
+    check_output,
+    output_lock,
+    previous_report,
+)
+from curate.sink import swap_in as _swap_in  # tests interrupt a selection here
+from curate.store import Store
 
 HEURISTICS_WEIGHT = 0.25
 
@@ -104,18 +112,13 @@ class SelectResult:
     already_done: bool = False
 
 
-REPORT = "report.json"
 SUBSET_FILES = ("subset.jsonl", "subset.parquet")
 DATASET = "dataset"
 
 
 def selection_inputs(store: Store, sidecars: list[str]) -> dict[str, str]:
     """What a selection is made from: the base table and each sidecar's fingerprint and finish time."""
-    inputs = {"base": store.manifest("ingest")["fingerprint"]}
-    for name in sidecars:
-        manifest = store.manifest(names.manifest_name(name)) or {}
-        inputs[name] = f"{manifest.get('fingerprint')}@{manifest.get('finished')}"
-    return inputs
+    return sink.store_inputs(store, sidecars)
 
 
 def written_files(options: SelectOptions) -> list[str]:
@@ -123,30 +126,18 @@ def written_files(options: SelectOptions) -> list[str]:
     return sorted([REPORT, *SUBSET_FILES, *([DATASET] if options.hf else [])])
 
 
-def _previous_report(output: Path) -> dict[str, Any] | None:
-    try:
-        report = json.loads((output / REPORT).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return report if isinstance(report, dict) else None
-
-
 def _files_of(previous: dict[str, Any] | None) -> set[str] | None:
     """The names an earlier selection wrote into its folder, or None: not a selection."""
-    if previous is None or not {"options", "inputs", "selected"} <= previous.keys():
-        return None
-    listed = previous.get("files")
-    if listed is None:  # written before report.json listed its files
-        options = previous.get("options") or {}
-        listed = [REPORT, *SUBSET_FILES, *([DATASET] if options.get("hf") else [])]
-    if not isinstance(listed, list):
-        return None
-    # plain names only: a report must not make a sink delete anything outside its folder
-    return {
-        name
-        for name in listed
-        if isinstance(name, str) and name not in ("", ".", "..") and "/" not in name
-    } | {REPORT}
+    return sink.files_of(
+        previous,
+        ("options", "inputs", "selected"),
+        # written before report.json listed its files
+        legacy=lambda report: [
+            REPORT,
+            *SUBSET_FILES,
+            *([DATASET] if (report.get("options") or {}).get("hf") else []),
+        ],
+    )
 
 
 def _same_selection(
@@ -160,111 +151,6 @@ def _same_selection(
         and previous.get("inputs") == inputs
         and all((output / name).exists() for name in written_files(options))
     )
-
-
-# what a store holds at its top level (curate/store/store.py); a selection never writes there
-STORE_ENTRIES = frozenset(
-    {
-        "store.json",
-        ".lock",
-        "base",
-        "rejects",
-        "duplicates",
-        "sidecars",
-        "manifests",
-        "journal",
-        "tags",
-        "judge",
-    }
-)
-
-
-def check_output(store: Store, output: Path) -> Path:
-    """Refuse an output folder that is the store, one of its tables, above it, the current
-    directory, or a file. A folder of its own inside the store (``STORE/subset``) is fine.
-
-    Returns the folder to write (a symlink to a folder is followed).
-    """
-    real = output.resolve()
-    root = store.root.resolve()
-    if real == root or (root in real.parents and real.relative_to(root).parts[0] in STORE_ENTRIES):
-        raise InputError(
-            f"-o {output} is the store {store.root} or one of its tables; write the subset to "
-            f"a folder of its own, e.g. -o {store.root / 'subset'}"
-        )
-    if real in root.parents:
-        raise InputError(
-            f"-o {output} is a folder that holds the store {store.root}; name a new folder "
-            "for the subset, e.g. -o subset"
-        )
-    if real == Path.cwd().resolve():
-        raise InputError(
-            f"-o {output} is the current directory; name a new folder for the subset, "
-            "e.g. -o subset"
-        )
-    if output.exists() and not output.is_dir():
-        raise InputError(f"-o {output} is a file; name a folder for the subset")
-    return real if output.is_symlink() else output.absolute()
-
-
-def output_lock(output: Path):
-    """An exclusive lock on the output folder (``.<name>.lock`` beside it), removed at the end.
-
-    Fails at once, with a clear error, when another selection holds it.
-    """
-    output.parent.mkdir(parents=True, exist_ok=True)
-    return files.exclusive_lock(
-        output.parent / f".{output.name}.lock",
-        busy=lambda owner: (
-            f"{output} is being written by another selection ({owner}); wait "
-            "for it to finish, or choose another -o"
-        ),
-        remove=True,
-    )
-
-
-def _swap_in(staging: Path, output: Path, ours: set[str] | None = None) -> None:
-    """Move the finished ``staging`` folder's files into ``output``.
-
-    A folder that holds only files an earlier selection wrote (``ours``) is replaced
-    whole by two renames. Otherwise (an empty folder of the user's, or other files
-    beside an earlier selection) only the new files go in and only the earlier
-    selection's files go out; ``report.json`` is written last.
-    """
-    old = output.with_name(f".{output.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if not output.exists():
-        staging.rename(output)
-        return
-    present = set(os.listdir(output))
-    ours = ours or set()
-    if present and present <= ours and not output.is_symlink():
-        output.rename(old)
-        staging.rename(output)
-        shutil.rmtree(old, ignore_errors=True)
-        return
-    new = set(os.listdir(staging))
-    clash = (present - ours) & new
-    if clash:  # checked before the selection was made; the folder changed since
-        raise CurateError(
-            f"{output} holds {', '.join(sorted(clash))}, which curate did not write; "
-            "move them away or choose another -o"
-        )
-    if REPORT in present:  # until the swap is done, the report names every file of ours
-        previous = _previous_report(output) or {}
-        previous["files"] = sorted((ours & present) | new)
-        (staging / f".{REPORT}.next").write_text(json.dumps(previous, ensure_ascii=False))
-        os.replace(staging / f".{REPORT}.next", output / REPORT)
-    old.mkdir()
-    for name in sorted(new - {REPORT}) + [REPORT]:
-        if (output / name).exists():
-            os.rename(output / name, old / name)
-        os.rename(staging / name, output / name)
-    for name in sorted((ours & present) - new):
-        if (output / name).exists():
-            os.rename(output / name, old / name)
-    shutil.rmtree(old, ignore_errors=True)
-    staging.rmdir()
 
 
 def resolve_weight_names(keys: list[str], given: dict[str, float]) -> dict[str, float]:
@@ -459,7 +345,7 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
         source = find_embeddings(store, options.embeddings, None, "conversation")
     inputs = selection_inputs(store, [*sidecars, *([source] if source else [])])
     present = set(os.listdir(output)) if output.is_dir() else set()
-    previous = _previous_report(output) if present else None
+    previous = previous_report(output) if present else None
     ours = _files_of(previous)
     if present and ours is None:
         raise CurateError(
