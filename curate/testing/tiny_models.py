@@ -17,6 +17,10 @@ No model hub is needed, and nothing here imports a plugin (``scorers``,
   reward models saved with ``save_pretrained`` (safetensors).
 * :func:`write_tiny_chat_model`: a 2-layer random ``LlamaForCausalLM`` with the
   Llama-3-style tokenizer and chat template, for the generation backends.
+* :data:`LLAMA3_TRAINING_TEMPLATE`, :func:`write_tiny_training_model`: the same
+  template with ``{% generation %}`` markers around each assistant reply (its
+  content and ``<|eot_id|>``), as assistant-only SFT loss needs; it renders the
+  same text as :data:`LLAMA3_TEMPLATE`.
 """
 
 from __future__ import annotations
@@ -45,6 +49,20 @@ LLAMA3_TEMPLATE = (
     "+ message['content'] | trim + '<|eot_id|>' %}"
     "{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}"
     "{{ content }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
+)
+# LLAMA3_TEMPLATE with {% generation %} markers: the reply and its end-of-turn token are the
+# assistant's tokens (what assistant-only SFT loss trains on)
+LLAMA3_TRAINING_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if loop.index0 == 0 %}{{ bos_token }}{% endif %}"
+    "{% if message['role'] == 'assistant' %}"
+    "{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}"
+    "{% generation %}{{ message['content'] | trim + '<|eot_id|>' }}{% endgeneration %}"
+    "{% else %}"
+    "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'"
+    " + message['content'] | trim + '<|eot_id|>' }}"
+    "{% endif %}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
 )
 CORPUS = [
@@ -342,6 +360,26 @@ def write_tiny_chat_model(directory: str | Path, seed: int = 0, **config: Any) -
 
     directory = Path(directory)
     tokenizer = build_llama3_tokenizer()
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(llama_config(tokenizer, **config)).eval()
+    model.save_pretrained(directory, safe_serialization=True)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def write_tiny_training_model(
+    directory: str | Path,
+    seed: int = 0,
+    chat_template: str | None = LLAMA3_TRAINING_TEMPLATE,
+    **config: Any,
+) -> Path:
+    """:func:`write_tiny_chat_model` with another chat template: by default one with
+    ``{% generation %}`` markers (training tests); ``None`` saves a tokenizer without any."""
+    from transformers import LlamaForCausalLM
+
+    directory = Path(directory)
+    tokenizer = build_llama3_tokenizer()
+    tokenizer.chat_template = chat_template
     torch.manual_seed(seed)
     model = LlamaForCausalLM(llama_config(tokenizer, **config)).eval()
     model.save_pretrained(directory, safe_serialization=True)
