@@ -179,8 +179,9 @@ class Pool:
         return len(self.ids)
 
 
-def check_weights(weights: dict[str, float]) -> None:
-    """Weights that rank: finite, none negative, at least one positive (when there are scores)."""
+def check_weights(weights: dict[str, float], complete: bool = True) -> None:
+    """Weights that rank: finite, none negative, and (``complete``: every score's weight, the
+    defaults filled in) at least one positive."""
     for name, weight in weights.items():
         if not math.isfinite(weight):
             raise CurateError(f"--weights {name}={weight} is not a finite number; give a number")
@@ -189,7 +190,7 @@ def check_weights(weights: dict[str, float]) -> None:
         raise CurateError(
             f"--weights must be 0 or more, got {negative}; a score you do not trust gets 0"
         )
-    if weights and max(weights.values()) <= 0:
+    if complete and weights and max(weights.values()) <= 0:
         raise CurateError(
             f"--weights gives no score a positive weight ({weights}); give at least one score "
             f"a weight above 0, e.g. --weights {next(iter(weights))}=1"
@@ -207,10 +208,38 @@ class Sources:
 
     @property
     def sidecars(self) -> list[str]:
-        out = [names.score_sidecar(k) for k in sorted(self.scores)]
+        out = [prompt_judges_sidecar(k) or names.score_sidecar(k) for k in sorted(self.scores)]
         return (
             out + [s for s in (self.tags_sidecar,) if s] + ([names.DEDUP] if self.has_dedup else [])
         )
+
+
+def prompt_judges_sidecar(key: str) -> str | None:
+    """The sidecar of a prompt-group judge's key (``judge.NAME.prompts``), else None."""
+    from curate.judge.grouped import PROMPTS_SUFFIX
+
+    return key if key.startswith("judge.") and key.endswith(PROMPTS_SUFFIX) else None
+
+
+def prompt_judge_scores(store: Store) -> dict[str, str]:
+    """``curate judge --groups prompt`` results (Bradley-Terry strengths of the answers to one
+    prompt, ``judge.NAME.prompts``), complete and fresh: key -> strength column. They rank the
+    answers within a prompt, which is what pairs compares; select does not weigh them."""
+    from curate.judge.grouped import PROMPTS_SUFFIX, prefix_of
+
+    out = {}
+    for name in store.sidecars():
+        if name.startswith("judge.") and name.endswith(PROMPTS_SUFFIX):
+            state = sidecar_state(store, name)
+            if state == "stale":
+                raise CurateError(
+                    f"{name} in {store.root} is stale: {', '.join(stale_inputs(store, name))} "
+                    "changed after it was built; run `curate judge --groups prompt` again"
+                )
+            if state == "complete":
+                judge = name.removeprefix("judge.").removesuffix(PROMPTS_SUFFIX)
+                out[name] = f"{prefix_of(judge)}_score"
+    return out
 
 
 def find_sources(store: Store, weights: dict[str, float], tagger: str | None) -> Sources:
@@ -231,6 +260,7 @@ def find_sources(store: Store, weights: dict[str, float], tagger: str | None) ->
             "changed after it was built; run the stage that wrote it again, or remove it"
         )
     scores = {names.score_key(name): column for name, column in score_columns(store).items()}
+    scores |= prompt_judge_scores(store)
     full = default_weights(sorted(scores), weights)
     check_weights(full)
     if tagger is not None:

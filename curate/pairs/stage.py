@@ -123,7 +123,7 @@ def check_options(options: PairsOptions) -> None:
         )
     if options.confirm_with_judge and not options.judge_model:
         raise CurateError("--confirm-with-judge needs --judge-model (the judge's name or path)")
-    build.check_weights(options.weights)
+    build.check_weights(options.weights, complete=False)  # the rest default to 1
 
 
 def run_pairs(

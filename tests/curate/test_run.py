@@ -181,9 +181,17 @@ def test_example_configs_plan(tmp_path):
             *(["score"] if name == "gpu.yaml" else []),
             "dedup",
             "select",
+            *(["train"] if name == "gpu.yaml" else []),  # SFT on the subset
         ]
+    loop = REPO / "configs" / "loop-gpu.yaml"
+    steps = plan(load_config(loop), base=loop.parent)
+    for step in steps:
+        step_command(step)
+    assert [s.stage for s in steps] == ["generate", "score", "pairs", "train"]
+    assert steps[2].store == steps[0].options["into"]  # pairs reads the generated store
+    assert steps[3].store == steps[2].options["output"]  # dpo reads the pairs
     gpu = plan(load_config(REPO / "configs" / "gpu.yaml"), base=REPO / "configs")
-    select = gpu[-1].describe()
+    select = gpu[-2].describe()
     assert "--lang-share" in select and "zh-Hant=0.4,zh-Hans=0.2,ru=0.2,en=0.2" in select
     from curate.embed.embedders import resolve
 

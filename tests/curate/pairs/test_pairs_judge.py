@@ -102,3 +102,29 @@ def test_the_judge_drops_the_pairs_it_disagrees_with(store, tmp_path, capsys):
     assert len(calls) == made
     orders = {c.ids for c in calls if c.attempt == 0}
     assert all((b, a) in orders for a, b in orders)
+
+
+def test_a_prompt_group_judge_is_a_score_pairs_weighs(store, tmp_path, capsys):
+    """`curate judge --mode pairwise --groups prompt` writes judge.NAME.prompts (strengths of
+    the answers to one prompt), which select does not weigh; pairs does, like any score."""
+    from tests.conftest import judge_cli
+
+    quality = hidden_quality()  # on q4 the judge prefers the worst-scored answer
+    with serve_chat_completions(
+        ScriptedJudge(lambda a: quality.get(a, 5.0)), model="judge"
+    ) as server:
+        rc, text = judge_cli(
+            capsys, store, server, "--name", "j", "--mode", "pairwise", "--groups", "prompt", "-q"
+        )
+        assert rc == 0, text
+    assert "judge.j.prompts" in store.sidecars()
+    with pytest.raises(SystemExit) as exit_:
+        main(["pairs", str(store.root), "-o", str(tmp_path / "out"), "--weights", "a=0", "-q"])
+    assert exit_.value.code == 0, capsys.readouterr().err
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["weights"] == {"a": 0.0, "judge.j.prompts": 1.0}
+    rows = pq.read_table(tmp_path / "out" / "pairs.parquet").to_pylist()
+    q4 = [
+        r for r in rows if r["origin"] == "scored" and r["prompt"][0]["content"] == question("q4")
+    ]
+    assert len(q4) == 1 and q4[0]["chosen"][0]["content"] == answer("q4", 2)
