@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +180,67 @@ def swap_in(staging: Path, output: Path, ours: set[str] | None = None) -> None:
             os.rename(output / name, old / name)
     shutil.rmtree(old, ignore_errors=True)
     staging.rmdir()
+
+
+@dataclass(frozen=True)
+class Words:
+    """How a sink's refusals name things: ``a curate selection``, ``another selection``,
+    ``this selection`` and the command that writes its report."""
+
+    output: str
+    other: str
+    this: str
+    command: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What an output folder holds for a sink: the files an earlier run of it wrote (None:
+    the folder is empty or new), and that run's report when it is this very run."""
+
+    ours: set[str] | None
+    done: dict[str, Any] | None
+
+
+def claim(
+    output: Path,
+    *,
+    options: dict[str, Any],
+    inputs: dict[str, str],
+    written: list[str],
+    overwrite: bool,
+    ours_of: Callable[[dict[str, Any] | None], set[str] | None],
+    words: Words,
+) -> Claim:
+    """May this run write ``output``? Refuses a non-empty folder that is not this sink's, one
+    of another run without ``overwrite``, and one holding files curate did not write that this
+    run would replace. ``done`` is set when the folder already holds this run (same options
+    and store results, every file present): nothing to do.
+    """
+    present = set(os.listdir(output)) if output.is_dir() else set()
+    previous = previous_report(output) if present else None
+    ours = ours_of(previous)
+    if present and ours is None:
+        raise CurateError(
+            f"{output} is not empty and is not {words.output} (no {REPORT} written by "
+            f"`{words.command}`); refusing to write into it: choose a new or empty folder for -o"
+        )
+    wanted = json.loads(json.dumps(options))
+    if (
+        previous is not None
+        and previous.get("options") == wanted
+        and previous.get("inputs") == inputs
+        and all((output / name).exists() for name in written)
+    ):
+        return Claim(ours, previous)
+    if present and not overwrite:
+        raise CurateError(
+            f"{output} holds {words.other}; pass --overwrite to replace it, or choose another -o"
+        )
+    clash = (present - (ours or set())) & set(written)
+    if clash:
+        raise CurateError(
+            f"{output} holds {', '.join(sorted(clash))}, which curate did not write and "
+            f"{words.this} would overwrite; move them away or choose another -o"
+        )
+    return Claim(ours, None)

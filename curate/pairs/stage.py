@@ -37,7 +37,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import shutil
 import time
 from collections import Counter
@@ -157,48 +156,28 @@ def run_pairs(
         return _pairs(store, options, output, overwrite, judge, progress)
 
 
-def _same_run(previous, options: PairsOptions, inputs, output: Path) -> bool:
-    if previous is None:
-        return False
-    wanted = json.loads(json.dumps(asdict(options)))
-    return (
-        previous.get("options") == wanted
-        and previous.get("inputs") == inputs
-        and all((output / name).exists() for name in written_files(options))
-    )
-
-
-def _claim(output: Path, options: PairsOptions, inputs, overwrite: bool):
-    """``(files of an earlier run, its report if it is this very run)``, or refuse the folder."""
-    present = set(os.listdir(output)) if output.is_dir() else set()
-    previous = sink.previous_report(output) if present else None
-    ours = sink.files_of(previous, ("options", "inputs", "pairs"), kind=KIND)
-    if present and ours is None:
-        raise CurateError(
-            f"{output} is not empty and is not the output of `curate pairs` (no {REPORT} "
-            "written by it); refusing to write into it: choose a new or empty folder for -o"
-        )
-    if _same_run(previous, options, inputs, output):
-        return ours, previous
-    if present and not overwrite:
-        raise CurateError(
-            f"{output} holds pairs built with other options or store results; pass "
-            "--overwrite to replace them, or choose another -o"
-        )
-    clash = (present - (ours or set())) & set(written_files(options))
-    if clash:
-        raise CurateError(
-            f"{output} holds {', '.join(sorted(clash))}, which curate did not write and this "
-            "run would overwrite; move them away or choose another -o"
-        )
-    return ours, None
+PAIRS_WORDS = sink.Words(
+    "the output of `curate pairs`",
+    "pairs built with other options or store results",
+    "this run",
+    "curate pairs",
+)
 
 
 def _pairs(store, options, output, overwrite, judge, progress) -> PairsResult:
     started = time.perf_counter()
     sources = build.find_sources(store, options.weights, options.tagger)
     inputs = sink.store_inputs(store, sources.sidecars)
-    ours, done = _claim(output, options, inputs, overwrite)
+    claimed = sink.claim(
+        output,
+        options=asdict(options),
+        inputs=inputs,
+        written=written_files(options),
+        overwrite=overwrite,
+        ours_of=lambda report: sink.files_of(report, ("options", "inputs", "pairs"), kind=KIND),
+        words=PAIRS_WORDS,
+    )
+    ours, done = claimed.ours, claimed.done
     if done is not None:
         return PairsResult(output, int(done["pairs"]), done, already_done=True)
     pool = build.read_pool(store, sources, options.include_duplicates)

@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -121,6 +120,11 @@ def selection_inputs(store: Store, sidecars: list[str]) -> dict[str, str]:
     return sink.store_inputs(store, sidecars)
 
 
+SELECTION_WORDS = sink.Words(
+    "a curate selection", "another selection", "this selection", "curate select"
+)
+
+
 def written_files(options: SelectOptions) -> list[str]:
     """The names a selection writes into its folder."""
     return sorted([REPORT, *SUBSET_FILES, *([DATASET] if options.hf else [])])
@@ -137,19 +141,6 @@ def _files_of(previous: dict[str, Any] | None) -> set[str] | None:
             *SUBSET_FILES,
             *([DATASET] if (report.get("options") or {}).get("hf") else []),
         ],
-    )
-
-
-def _same_selection(
-    previous: dict[str, Any] | None, options: SelectOptions, inputs, output
-) -> bool:
-    if previous is None:
-        return False
-    wanted = json.loads(json.dumps(asdict(options)))
-    return (
-        previous.get("options") == wanted
-        and previous.get("inputs") == inputs
-        and all((output / name).exists() for name in written_files(options))
     )
 
 
@@ -344,27 +335,19 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
 
         source = find_embeddings(store, options.embeddings, None, "conversation")
     inputs = selection_inputs(store, [*sidecars, *([source] if source else [])])
-    present = set(os.listdir(output)) if output.is_dir() else set()
-    previous = previous_report(output) if present else None
-    ours = _files_of(previous)
-    if present and ours is None:
-        raise CurateError(
-            f"{output} is not empty and is not a curate selection (no {REPORT} written by "
-            "`curate select`); refusing to write into it: choose a new or empty folder for -o"
-        )
-    if _same_selection(previous, options, inputs, output):
-        return SelectResult(output, int(previous["selected"]), previous, already_done=True)
-    if present and not overwrite:
-        raise CurateError(
-            f"{output} holds another selection; pass --overwrite to replace it, "
-            "or choose another -o"
-        )
-    clash = (present - (ours or set())) & set(written_files(options))
-    if clash:
-        raise CurateError(
-            f"{output} holds {', '.join(sorted(clash))}, which curate did not write and this "
-            "selection would overwrite; move them away or choose another -o"
-        )
+    claimed = sink.claim(
+        output,
+        options=asdict(options),
+        inputs=inputs,
+        written=written_files(options),
+        overwrite=overwrite,
+        ours_of=_files_of,
+        words=SELECTION_WORDS,
+    )
+    ours = claimed.ours
+    if claimed.done is not None:
+        done = claimed.done
+        return SelectResult(output, int(done["selected"]), done, already_done=True)
     table = store.read(columns=["id", "prompt_id", "lang", "n_turns"], sidecars=sidecars)
     n = table.num_rows
     ids = table.column("id").to_numpy(zero_copy_only=False).astype(str)
