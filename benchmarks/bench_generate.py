@@ -36,16 +36,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-#: a Qwen2.5-1.5B-like shape in Llama form (1.5 B parameters with a 32k vocabulary)
-SHAPE_1_5B = dict(
-    hidden_size=1536,
-    intermediate_size=8960,
-    num_hidden_layers=28,
-    num_attention_heads=12,
-    num_key_value_heads=2,
-    max_position_embeddings=4096,
-)
-
 
 def prompts_from_data(count: int, max_chars: int) -> list[list[dict]]:
     """``count`` prompts (everything before the final answer), each at most ``max_chars`` long."""
@@ -69,14 +59,11 @@ def prompts_from_data(count: int, max_chars: int) -> list[list[dict]]:
 
 
 def write_model(workdir: Path, corpus: list[str], shape: str, device: str) -> Path:
-    """A random Llama (``small`` or ``1.5b``) with a tokenizer trained on ``corpus``."""
+    """A random Llama of a ``tiny_models.LLAMA_SHAPES`` shape, its tokenizer trained on ``corpus``."""
     from curate.testing.tiny_models import build_llama3_tokenizer, llama_config, save_random_llama
 
     tokenizer = build_llama3_tokenizer(corpus=corpus, vocab_size=32000)
-    if shape == "1.5b":
-        config = llama_config(tokenizer, "small", **SHAPE_1_5B, initializer_range=0.02)
-    else:
-        config = llama_config(tokenizer, shape, initializer_range=0.02)
+    config = llama_config(tokenizer, shape, initializer_range=0.02)
     save_random_llama(workdir, tokenizer, config, device=device)
     return workdir
 

@@ -39,33 +39,6 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 SHAREGPT = SHARED / "medicalgpt_zh" / "sharegpt_zh_1K_format.jsonl"
 ROLES = {"human": "user", "gpt": "assistant", "system": "system"}
-# ~1.5B Llama: hidden 2048, 24 layers, GQA 16/8 heads, SwiGLU 8192, Llama-2 vocab
-GPU_SHAPE = dict(
-    hidden_size=2048,
-    intermediate_size=8192,
-    num_hidden_layers=24,
-    num_attention_heads=16,
-    num_key_value_heads=8,
-    max_position_embeddings=4096,
-    vocab_size=32000,
-)
-# tiny_models' "small" Llama: ~13M matmul parameters beside the embeddings
-SMALL_SHAPE = dict(
-    hidden_size=512,
-    intermediate_size=1536,
-    num_hidden_layers=4,
-    num_attention_heads=8,
-    num_key_value_heads=4,
-    max_position_embeddings=8192,
-)
-TINY_SHAPE = dict(
-    hidden_size=64,
-    intermediate_size=128,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    max_position_embeddings=512,
-)
 
 
 def shared_conversations(limit: int) -> list[list[dict]]:
@@ -122,15 +95,18 @@ def write_selection(folder: Path, conversations: list[list[dict]]) -> Path:
     return folder
 
 
-def write_model(folder: Path, conversations, shape: dict, vocab: int, device: str) -> Path:
-    """A random Llama of ``shape`` with a tokenizer trained on the texts, saved as safetensors."""
+def write_model(folder: Path, conversations, shape: str, vocab: int, device: str) -> Path:
+    """A random Llama of ``shape`` (a name of ``tiny_models.LLAMA_SHAPES``) with a tokenizer
+    trained on the texts, saved as safetensors."""
     import torch
 
     from curate.testing.tiny_models import build_llama3_tokenizer, llama_config, save_random_llama
 
     texts = [m["content"] for c in conversations[:2000] for m in c]
     tokenizer = build_llama3_tokenizer(corpus=texts, vocab_size=vocab)
-    config = llama_config(tokenizer, "tiny", **shape)
+    # the GPU shape keeps a Llama-2-sized output layer (32k) whatever the tokenizer reached
+    wide = {"vocab_size": max(32000, len(tokenizer))} if shape == "1.5b" else {}
+    config = llama_config(tokenizer, shape, **wide)
     if config.vocab_size < len(tokenizer):
         config.vocab_size = len(tokenizer)
     if device == "cpu":
@@ -239,7 +215,7 @@ def cpu_bench(args, root: Path) -> list[dict]:
     data = write_selection(root / "data", conversations)
     rows = []
     for name in args.models:
-        shape = TINY_SHAPE if name == "tiny" else SMALL_SHAPE
+        shape = "tiny" if name == "tiny" else "small"
         model = write_model(root / name, conversations, shape, args.vocab, "cpu")
         n = matmul_params(model)
         for lora in (False, True):
@@ -283,7 +259,7 @@ def gpu_bench(args, root: Path) -> list[dict]:
 
     dry = args.dry_run
     device = "cpu" if dry else "cuda"
-    shape = TINY_SHAPE if dry else GPU_SHAPE
+    shape = "tiny" if dry else "1.5b"
     length = 128 if dry else args.gpu_length
     conversations = shared_conversations(4000) or synthetic_conversations(4000 if not dry else 200)
     data = write_selection(root / "data", conversations)

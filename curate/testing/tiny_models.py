@@ -218,43 +218,58 @@ class LlamaForRewardModelWithGating(LlamaPreTrainedModel):
 ReferenceArmoRM = LlamaForRewardModelWithGating
 
 
+#: Llama shapes by name (:func:`llama_config`)
+LLAMA_SHAPES: dict[str, dict[str, Any]] = {
+    "tiny": dict(
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+    ),
+    "small": dict(
+        hidden_size=512,
+        intermediate_size=1536,
+        num_hidden_layers=4,
+        num_attention_heads=8,
+        num_key_value_heads=4,
+        max_position_embeddings=8192,
+    ),
+    # bench_train / bench_generate on a GPU: hidden 2048, 24 layers, GQA 16/8 heads, SwiGLU
+    # 8192, a 32k vocabulary (1.64 B parameters)
+    "1.5b": dict(
+        hidden_size=2048,
+        intermediate_size=8192,
+        num_hidden_layers=24,
+        num_attention_heads=16,
+        num_key_value_heads=8,
+        max_position_embeddings=4096,
+    ),
+    "7b": dict(
+        hidden_size=4096,
+        intermediate_size=11008,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=32,
+        max_position_embeddings=4096,
+    ),
+    "8b": dict(
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        max_position_embeddings=8192,
+        vocab_size=128257,
+    ),
+}
+
+
 def llama_config(tokenizer: Any, size: str = "tiny", **overrides: Any) -> LlamaConfig:
-    """``tiny`` (tests), ``small`` (CPU benchmark), ``7b`` (Llama-2-7B) or ``8b`` (Llama-3-8B shapes)."""
-    shapes = {
-        "tiny": dict(
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            max_position_embeddings=512,
-        ),
-        "small": dict(
-            hidden_size=512,
-            intermediate_size=1536,
-            num_hidden_layers=4,
-            num_attention_heads=8,
-            num_key_value_heads=4,
-            max_position_embeddings=8192,
-        ),
-        "7b": dict(
-            hidden_size=4096,
-            intermediate_size=11008,
-            num_hidden_layers=32,
-            num_attention_heads=32,
-            num_key_value_heads=32,
-            max_position_embeddings=4096,
-        ),
-        "8b": dict(
-            hidden_size=4096,
-            intermediate_size=14336,
-            num_hidden_layers=32,
-            num_attention_heads=32,
-            num_key_value_heads=8,
-            max_position_embeddings=8192,
-            vocab_size=128257,
-        ),
-    }[size]
+    """A Llama config of one of :data:`LLAMA_SHAPES` (``tiny`` for tests, ``small`` for CPU
+    benchmarks, ``1.5b``, ``7b`` and ``8b`` for GPU ones) with ``tokenizer``'s vocabulary."""
+    shapes = LLAMA_SHAPES[size]
     values = dict(
         vocab_size=len(tokenizer),
         rope_theta=500000.0,
