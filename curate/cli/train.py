@@ -6,7 +6,7 @@ import click
 
 from curate.cli.options import config_option, overwrite_option, quiet_option
 from curate.options import click_options, pick
-from curate.train.run import TrainOptions
+from curate.train.options import TrainOptions
 
 
 @click.command("train")

@@ -1,7 +1,7 @@
 """``curate train``: fine-tune a model on a selection (SFT) or on preference pairs (DPO) with TRL.
 
 The model (a local directory or hub id, safetensors only, never remote code) is
-loaded here with ``AutoModelForCausalLM`` and handed to TRL's ``SFTTrainer`` or
+loaded with ``AutoModelForCausalLM`` (:mod:`curate.train.hardware`) and handed to TRL's ``SFTTrainer`` or
 ``DPOTrainer`` as an object, with its tokenizer as the processing class; LoRA
 goes through PEFT (``--lora``). The loss covers the assistant's tokens only
 (:mod:`curate.train.templates` picks a chat template with ``{% generation %}``
@@ -29,45 +29,57 @@ token count carried over. A folder holding another run needs ``--overwrite``,
 which removes only the files that run's manifest lists; a non-empty folder curate
 did not write is refused without ``--overwrite``, and with it is written beside
 its files, never replacing one. The output is never the base model's folder, the
-data's, or the current directory; a lock beside it keeps two runs out.
+data's, or the current directory; a lock beside it keeps two runs out
+(:mod:`curate.train.output` holds these folder rules).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import click
-
 from curate.errors import CurateError, InputError, StageConflict
-from curate.options import option
-from curate.plugins import Requirement, require
+from curate.plugins import require
 from curate.store import files
 from curate.store.manifest import environment, fingerprint, library_versions, now_iso
+from curate.train.hardware import (
+    check_one_gpu,
+    checkpointing,
+    load_causal_lm,
+    resolve_attention,
+    resolve_precision,
+    weights,
+)
+from curate.train.options import (
+    TrainOptions,
+    TrainResult,
+    check_options,
+    requirements,
+    resolve_learning_rate,
+)
+from curate.train.output import (
+    CHECKPOINTS,
+    FORMAT,
+    MANIFEST,
+    STAGING,
+    check_output,
+    checkpoint_tokens,
+    files_of,
+    last_checkpoint,
+    model_file_name,
+    output_lock,
+    read_manifest,
+    remove,
+)
 
-MANIFEST = "curate_train.json"
-CHECKPOINTS = "checkpoints"
-STAGING = ".curate-train-final.partial"
-FORMAT = 1
-METHODS = ("sft", "dpo")
-PRECISIONS = ("auto", "bf16", "bf16-mixed", "fp32")
-INSTALL = 'pip install -e ".[train]"'
 TRAIN_LIBRARIES = ("trl", "peft", "accelerate", "datasets", "tokenizers", "safetensors")
-# learning rates by (method, lora): TRL's defaults for full fine-tuning, the usual ones for LoRA
-DEFAULT_LR = {
-    ("sft", False): 2e-5,
-    ("sft", True): 2e-4,
-    ("dpo", False): 1e-6,
-    ("dpo", True): 5e-6,
-}
 CURVE_KEYS = (
     "epoch",
     "loss",
@@ -83,230 +95,6 @@ CURVE_KEYS = (
     "logps/rejected",
     "num_input_tokens_seen",
 )
-# names a save_pretrained of a model, adapter or tokenizer can write: a foreign file of one of
-# these names is never replaced
-MODEL_NAMES = (
-    "config.json",
-    "generation_config.json",
-    "adapter_config.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "chat_template.jinja",
-    "chat_template.json",
-    "README.md",
-    "vocab.json",
-    "merges.txt",
-    "added_tokens.json",
-    MANIFEST,
-    CHECKPOINTS,
-)
-
-
-@dataclass(frozen=True)
-class TrainOptions:
-    """Every option of ``curate train`` (the CLI's flags come from these declarations)."""
-
-    data: str = option(None, "Selection or pairs folder, or one .jsonl/.parquet file.", cli=False)
-    model: str = option(None, "Base model: a local directory or hub id.", cli=False)
-    output: str = option(None, "Model folder to write.", cli=False)
-    method: str = option(
-        "sft",
-        "sft: supervised fine-tuning on the conversations (on pairs: prompt + chosen); "
-        "dpo: direct preference optimization on pairs.",
-        type=click.Choice(METHODS),
-    )
-    revision: str | None = option(None, "Hub revision (branch, tag or commit) of --model.")
-    lora: bool = option(False, "Train a LoRA adapter (PEFT) instead of every weight.")
-    lora_r: int = option(16, "LoRA rank.", type=click.IntRange(min=1))
-    lora_alpha: int = option(32, "LoRA alpha (scale = alpha / r).", type=click.IntRange(min=1))
-    lora_dropout: float = option(0.05, "LoRA dropout.", type=click.FloatRange(0, 1))
-    lora_target_modules: str = option(
-        "all-linear", "Modules LoRA adapts: all-linear, or names such as q_proj,v_proj."
-    )
-    chat_template: str | None = option(
-        None,
-        "Chat template (a .jinja file or the text) to train with; for SFT it needs "
-        "{% generation %} markers [default: the model's, or TRL's training version of it].",
-    )
-    packing: bool = option(False, "SFT: pack conversations into --max-length rows (TRL's bfd).")
-    max_length: int = option(
-        1024, "Tokens per sequence (longer ones are cut).", type=click.IntRange(min=8)
-    )
-    learning_rate: float | None = option(
-        None,
-        "Peak learning rate [default: sft 2e-5 (LoRA 2e-4), dpo 1e-6 (LoRA 5e-6)].",
-        type=click.FloatRange(min=0, min_open=True),
-    )
-    epochs: float = option(
-        1.0, "Passes over the data.", type=click.FloatRange(min=0, min_open=True)
-    )
-    max_steps: int | None = option(
-        None,
-        "Stop after this many optimizer steps (overrides --epochs).",
-        type=click.IntRange(min=1),
-    )
-    batch_size: int = option(4, "Rows (or pairs) per device step.", type=click.IntRange(min=1))
-    grad_accum: int = option(1, "Gradient accumulation steps.", type=click.IntRange(min=1))
-    beta: float = option(
-        0.1, "DPO: strength of the pull toward the reference model.", type=click.FloatRange(min=0)
-    )
-    seed: int = option(42, "Seed for the data order, LoRA initialization and dropout.", type=int)
-    save_steps: int = option(
-        500,
-        "Checkpoint every N steps (0: never; a killed run then starts over).",
-        type=click.IntRange(min=0),
-    )
-    logging_steps: int = option(10, "Log the loss every N steps.", type=click.IntRange(min=1))
-    device: str = option("auto", "auto (cuda when available), cuda, cuda:N or cpu.")
-    dtype: str = option(
-        "auto",
-        "bf16: bf16 weights; bf16-mixed: fp32 weights, bf16 compute; fp32 [auto: on a GPU "
-        "with bf16, bf16 for LoRA (the frozen base) and bf16-mixed for full fine-tuning; "
-        "fp32 on CPU].",
-        type=click.Choice(PRECISIONS),
-    )
-    attention: str = option(
-        "auto",
-        "Attention kernel [auto: flash_attention_2 on a GPU when flash-attn is installed "
-        "(packed rows attend within their own conversation at no extra cost), else sdpa].",
-        type=click.Choice(["auto", "sdpa", "flash_attention_2", "eager"]),
-    )
-    gradient_checkpointing: str = option(
-        "auto",
-        "Recompute activations in the backward pass (less memory, ~20% slower) "
-        "[auto: on a GPU only].",
-        type=click.Choice(["auto", "on", "off"]),
-    )
-    keep_checkpoints: bool = option(
-        False, "Keep MODEL_DIR/checkpoints when done (optimizer state included)."
-    )
-
-
-@dataclass
-class TrainResult:
-    output: Path
-    manifest: dict[str, Any]
-    already_done: bool = False
-    resumed_from: str | None = None
-
-
-# -- checks before anything heavy ---------------------------------------------------------------
-def requirements(options: TrainOptions) -> list[Requirement]:
-    reqs = [Requirement(m, INSTALL) for m in ("torch", "transformers", "trl", "datasets")]
-    reqs.append(Requirement("accelerate", INSTALL))
-    if options.lora:
-        reqs.append(Requirement("peft", INSTALL))
-    return reqs
-
-
-def _check_options(options: TrainOptions) -> None:
-    for name in ("data", "model", "output"):
-        if not getattr(options, name):
-            raise InputError(f"curate train needs {name}")
-    if options.method not in METHODS:
-        raise InputError(f"--method {options.method!r}: choose sft or dpo")
-    if options.packing and options.method != "sft":
-        raise InputError("--packing is for --method sft (DPO keeps each pair whole)")
-
-
-def _model_file_name(name: str) -> bool:
-    """Whether saving a model, an adapter or a tokenizer could write a file of this name."""
-    return (
-        name in MODEL_NAMES
-        or name.endswith((".safetensors", ".safetensors.index.json"))
-        or name.startswith(("tokenizer", "adapter_", "model"))
-    )
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
-def check_output(output: Path, model_directory: Path, data_path: Path) -> Path:
-    """Refuse an output that is a file, the current directory, or holds or lies in the base model
-    or the data."""
-    if output.exists() and not output.is_dir():
-        raise InputError(f"-o {output} is a file; name a folder for the model")
-    real = output.resolve()
-    if real == Path.cwd().resolve():
-        raise InputError(f"-o {output} is the current directory; name a new folder for the model")
-    base = model_directory.resolve()
-    if _inside(real, base) or _inside(base, real):
-        raise InputError(
-            f"-o {output} is (or holds, or lies in) the base model's folder {model_directory}; "
-            "write the fine-tuned model to a folder of its own"
-        )
-    data = data_path.resolve()
-    if _inside(real, data) or _inside(data, real):
-        raise InputError(
-            f"-o {output} is (or holds, or lies in) the training data {data_path}; write the "
-            "model to a folder of its own"
-        )
-    return real if output.is_symlink() else output.absolute()
-
-
-def output_lock(output: Path):
-    """An exclusive lock beside the output folder (``.<name>.lock``), removed when done."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    return files.exclusive_lock(
-        output.parent / f".{output.name}.lock",
-        busy=lambda owner: (
-            f"{output} is being written by another run ({owner}); wait for it to finish, or "
-            "choose another -o"
-        ),
-        remove=True,
-    )
-
-
-def read_manifest(output: Path) -> dict[str, Any] | None:
-    """The manifest of an earlier ``curate train`` in ``output``, or None."""
-    try:
-        manifest = json.loads((output / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or manifest.get("kind") != "train":
-        return None
-    return manifest
-
-
-def _files_of(manifest: dict[str, Any] | None) -> set[str]:
-    """The plain names a run lists as its own (never a path: nothing outside its folder)."""
-    listed = (manifest or {}).get("files") or []
-    return {
-        n for n in listed if isinstance(n, str) and n not in ("", ".", "..") and "/" not in n
-    } | ({MANIFEST} if manifest else set())
-
-
-def _remove(output: Path, names: Sequence[str]) -> None:
-    for name in names:
-        path = output / name
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
-
-
-def last_checkpoint(output: Path) -> Path | None:
-    """The newest whole checkpoint (its trainer state written, as it is last); torn ones removed."""
-    folder = output / CHECKPOINTS
-    if not folder.is_dir():
-        return None
-    found: list[tuple[int, Path]] = []
-    for path in folder.iterdir():
-        name = path.name
-        if not (path.is_dir() and name.startswith("checkpoint-") and name[11:].isdigit()):
-            continue
-        try:
-            state = json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
-            whole = int(state.get("global_step", -1)) == int(name[11:])
-        except (OSError, ValueError, TypeError):
-            whole = False
-        if whole:
-            found.append((int(name[11:]), path))
-        else:
-            shutil.rmtree(path, ignore_errors=True)
-    return max(found)[1] if found else None
 
 
 def _differences(previous: dict[str, Any], key_inputs: dict[str, Any]) -> list[str]:
@@ -319,56 +107,6 @@ def _differences(previous: dict[str, Any], key_inputs: dict[str, Any]) -> list[s
         if old_training.get(k) != new_training.get(k)
     )
     return out or ["format"]
-
-
-# -- the run ------------------------------------------------------------------------------------
-def resolve_learning_rate(options: TrainOptions) -> float:
-    if options.learning_rate is not None:
-        return float(options.learning_rate)
-    return DEFAULT_LR[(options.method, options.lora)]
-
-
-def resolve_precision(option_value: str, device: str, lora: bool) -> str:
-    """``bf16`` (bf16 weights, bf16 compute), ``bf16-mixed`` (fp32 weights updated in fp32,
-    bf16 compute: full fine-tuning, whose small updates bf16 weights would round away) or
-    ``fp32``."""
-    import torch
-
-    gpu = device.startswith("cuda")
-    if option_value in ("bf16", "bf16-mixed"):
-        if gpu and not torch.cuda.is_bf16_supported():
-            raise InputError(
-                f"--dtype {option_value}: this GPU does not support bfloat16; use --dtype fp32"
-            )
-        return option_value
-    if option_value == "fp32" or not gpu or not torch.cuda.is_bf16_supported():
-        return "fp32"
-    return "bf16" if lora else "bf16-mixed"
-
-
-def resolve_attention(option_value: str, device: str) -> str:
-    if option_value != "auto":
-        return option_value
-    import importlib.util
-
-    if device.startswith("cuda") and importlib.util.find_spec("flash_attn") is not None:
-        return "flash_attention_2"
-    return "sdpa"
-
-
-def check_one_gpu(device: str) -> None:
-    """TRL's trainers run on one GPU per process: several visible ones would be data-parallel."""
-    if not device.startswith("cuda") or os.environ.get("WORLD_SIZE"):
-        return
-    import torch
-
-    count = torch.cuda.device_count()
-    if count > 1:
-        index = device.partition(":")[2] or "0"
-        raise InputError(
-            f"{count} GPUs are visible and curate train uses one: run it with "
-            f"CUDA_VISIBLE_DEVICES={index} (and --device cuda)"
-        )
 
 
 def _key_inputs(
@@ -452,26 +190,6 @@ def _quiet_libraries() -> Iterator[None]:
             transformers.utils.logging.enable_progress_bar()
 
 
-def load_causal_lm(directory: Path, ref: str, weights: str, attention: str = "sdpa") -> Any:
-    """``AutoModelForCausalLM`` from safetensors, never remote code; a clear error otherwise.
-    ``weights``: ``bf16`` or ``fp32``."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    try:
-        return AutoModelForCausalLM.from_pretrained(
-            directory,
-            dtype=torch.bfloat16 if weights == "bf16" else torch.float32,
-            use_safetensors=True,
-            trust_remote_code=False,
-            attn_implementation=attention,
-        )
-    except (ValueError, OSError, ImportError) as exc:
-        raise CurateError(
-            f"cannot load {ref} as a causal language model: {str(exc).splitlines()[0]}"
-        ) from None
-
-
 def run_train(
     options: TrainOptions,
     overwrite: bool = False,
@@ -481,7 +199,7 @@ def run_train(
     """Train ``options.model`` on ``options.data`` into ``options.output`` (see the module
     docstring); ``callbacks``: extra ``TrainerCallback`` objects (tests interrupt with one)."""
     started = time.monotonic()
-    _check_options(options)
+    check_options(options)
     require(requirements(options), "curate train")
     from transformers import AutoTokenizer
 
@@ -519,7 +237,7 @@ def run_train(
         key = fingerprint(key_inputs)
 
         previous = read_manifest(output)
-        ours = _files_of(previous)
+        ours = files_of(previous)
         present = set(os.listdir(output)) if output.is_dir() else set()
         resume: Path | None = None
         sessions: list[dict[str, Any]] = []
@@ -536,7 +254,7 @@ def run_train(
                     "pass --overwrite to replace it (only the files that run wrote), or choose "
                     "another -o"
                 )
-            _remove(output, sorted(ours))
+            remove(output, sorted(ours))
             ours, present = set(), set(os.listdir(output))
         elif present:
             if not overwrite:
@@ -545,7 +263,7 @@ def run_train(
                     "choose a new or empty folder, or pass --overwrite to write the model beside "
                     "its files (none of them is removed or replaced)"
                 )
-            clash = sorted(n for n in present if _model_file_name(n))
+            clash = sorted(n for n in present if model_file_name(n))
             if clash:
                 raise InputError(
                     f"-o {output} holds {', '.join(clash)}, which curate did not write and a saved "
@@ -553,9 +271,9 @@ def run_train(
                 )
         foreign = present - ours
         if resume is None:
-            _remove(output, [CHECKPOINTS, STAGING])
+            remove(output, [CHECKPOINTS, STAGING])
         else:
-            _remove(output, [STAGING])
+            remove(output, [STAGING])
 
         output.mkdir(parents=True, exist_ok=True)
         session = {
@@ -580,7 +298,7 @@ def run_train(
                 "device": device,
                 "dtype": dtype,
                 "attention": attention,
-                "gradient_checkpointing": _checkpointing(options, device),
+                "gradient_checkpointing": checkpointing(options, device),
             },
             "environment": environment() | {"train_libraries": library_versions(TRAIN_LIBRARIES)},
             "resumed_from": session["resumed_from"],
@@ -590,12 +308,12 @@ def run_train(
         }
         files.write_json_atomic(output / MANIFEST, manifest)
 
-        model = load_causal_lm(directory, options.model, _weights(dtype), attention)
+        model = load_causal_lm(directory, options.model, weights(dtype), attention)
         tokenizer.chat_template = template.text
         from curate.train.progress import OnSave, TrainProgress
 
         progress = TrainProgress(options.method, enabled=not quiet)
-        session["tokens0"] = _checkpoint_tokens(resume)
+        session["tokens0"] = checkpoint_tokens(resume)
         clock: dict[str, float] = {}
 
         def record(state: Any, status: str = "running") -> None:
@@ -643,39 +361,17 @@ def run_train(
         manifest["files"] = sorted(set(manifest["files"]) | new | {STAGING})
         record(trainer.state)  # until the swap is done, the manifest names every file of ours
         for name in sorted(new):
-            _remove(output, [name])
+            remove(output, [name])
             os.replace(staging / name, output / name)
         staging.rmdir()
         keep = {MANIFEST} | new
         if options.keep_checkpoints and (output / CHECKPOINTS).exists():
             keep.add(CHECKPOINTS)
-        _remove(output, sorted(set(manifest["files"]) - keep))
+        remove(output, sorted(set(manifest["files"]) - keep))
         manifest["files"] = sorted(keep)
         manifest["finished"] = session["finished"] = now_iso()
         record(trainer.state, status="complete")
         return TrainResult(output, manifest, resumed_from=session["resumed_from"])
-
-
-def _checkpoint_tokens(checkpoint: Path | None) -> int:
-    """Tokens seen up to a checkpoint (0 without one)."""
-    if checkpoint is None:
-        return 0
-    try:
-        state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
-        return int(state.get("num_input_tokens_seen") or 0)
-    except (OSError, ValueError, TypeError):
-        return 0
-
-
-def _weights(precision: str) -> str:
-    """The dtype the trained weights are loaded in."""
-    return "bf16" if precision == "bf16" else "fp32"
-
-
-def _checkpointing(options: TrainOptions, device: str) -> bool:
-    if options.gradient_checkpointing == "auto":
-        return device.startswith("cuda")
-    return options.gradient_checkpointing == "on"
 
 
 def _progress_fields(state: Any, sessions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -737,7 +433,7 @@ def _build_trainer(
         bf16=dtype in ("bf16", "bf16-mixed"),
         fp16=False,
         use_cpu=device == "cpu",
-        activation_checkpointing=_checkpointing(options, device),
+        activation_checkpointing=checkpointing(options, device),
         max_length=options.max_length,
         include_num_input_tokens_seen="non_padding",
         dataloader_num_workers=0,

@@ -134,7 +134,7 @@ def write_pairs(folder: Path, repeat: int = 4) -> Path:
 
 def train_options(data, model, output, **overrides):
     """Small, fast options for the tiny models (CPU, 128 tokens, a few steps)."""
-    from curate.train.run import TrainOptions
+    from curate.train.options import TrainOptions
 
     values = dict(
         data=str(data),

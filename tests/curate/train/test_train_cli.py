@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from curate.cli import main
-from curate.train.run import MANIFEST
+from curate.train.output import MANIFEST
 from tests.curate.train.conftest import write_pairs, write_selection
 from tests.curate.train.test_train_templates import CHATML
 

@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from curate.train.run import MANIFEST, run_train
+from curate.train.output import MANIFEST
+from curate.train.run import run_train
 from tests.curate.train.conftest import PAIRS, train_options, write_pairs
 
 

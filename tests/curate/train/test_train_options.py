@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 
 from curate.errors import InputError
-from curate.train.run import (
-    TrainOptions,
-    check_one_gpu,
-    resolve_attention,
-    resolve_learning_rate,
-    resolve_precision,
-)
+from curate.train.hardware import check_one_gpu, resolve_attention, resolve_precision
+from curate.train.options import TrainOptions, resolve_learning_rate
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import sys
 import pytest
 from transformers import TrainerCallback
 
-from curate.train.run import CHECKPOINTS, MANIFEST, run_train
+from curate.train.output import CHECKPOINTS, MANIFEST
+from curate.train.run import run_train
 from tests.conftest import REPO
 from tests.curate.train.conftest import train_options, write_selection
 

@@ -7,7 +7,8 @@ import json
 import pytest
 from transformers import TrainerCallback
 
-from curate.train.run import MANIFEST, run_train
+from curate.train.output import MANIFEST
+from curate.train.run import run_train
 from tests.curate.train.conftest import CONVERSATIONS, train_options, write_selection
 
 
