@@ -135,5 +135,10 @@ def progress_bar(
                 progress.refresh()
                 last = now
 
+        def set_total(units: float) -> None:
+            """The total once it is known (it was an estimate, or None)."""
+            progress.update(task, total=units)
+
+        advance.set_total = set_total  # type: ignore[attr-defined]
         yield advance
         progress.refresh()

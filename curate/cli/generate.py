@@ -114,10 +114,9 @@ def generate(
     llm = backend_from(backend, model, chat_template)
     llm.load()
     try:
-        total = _prompt_total(source, max_prompts)
         with progress_bar(
             f"generate {n} per prompt",
-            total,
+            None,
             unit="prompts",
             enabled=not quiet,
             extra_unit="tokens",
@@ -129,6 +128,7 @@ def generate(
                 options,
                 overwrite=overwrite,
                 progress=lambda k, t: advance(k, k, t),
+                planned=advance.set_total,
             )
     finally:
         llm.close()
@@ -161,13 +161,3 @@ def generate(
         f"wrote the store {result.store}; {result.manifest['wall_seconds']:.1f} s"
         + (f" ({rate:,.0f} tokens/s)" if rate else "")
     )
-
-
-def _prompt_total(source, max_prompts: int | None) -> int:
-    """The prompts to sample (distinct prompt_ids), for the progress bar."""
-    import pyarrow.compute as pc
-
-    ids = set()
-    for table in source.iter_shards(columns=["prompt_id"]):
-        ids.update(pc.unique(table.column("prompt_id")).to_pylist())
-    return min(len(ids), max_prompts) if max_prompts else len(ids)

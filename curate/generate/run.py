@@ -75,11 +75,13 @@ def run_generate(
     options: GenerateOptions,
     overwrite: bool = False,
     progress=None,
+    planned=None,
 ) -> GenerateResult:
     """Sample ``options.sampling.n`` answers per prompt of ``source`` into ``into_path``.
 
     ``backend`` must be loaded (its identity is part of the fingerprint).
-    ``progress(prompts, tokens)`` is called as chunks finish.
+    ``progress(prompts, tokens)`` is called as chunks finish, ``planned(prompts)`` once the
+    prompts are counted.
     """
     started = time.perf_counter()
     source.require_base()
@@ -117,6 +119,8 @@ def run_generate(
             into.clear()
         into.write_manifest("generate.running", {"fingerprint": wanted, "started": now_iso()})
         prompts, prompt_counts = build_prompt_store(source, prompts_root(into), options.max_prompts)
+        if planned is not None:
+            planned(prompt_counts["prompts"])
         stage = samples_stage(backend, options.sampling, options.chunk_prompts)
         result = run_stage(prompts, stage, overwrite=True, progress=progress)
         counts = mat.materialize(

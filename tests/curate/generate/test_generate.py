@@ -115,9 +115,16 @@ def rows(store: Store) -> list[dict]:
 
 
 def test_n_samples_per_prompt_linked_to_their_prompt(source, backend, tmp_path):
+    planned, done = [], []
     result = run_generate(
-        source, tmp_path / "new", backend, GenerateOptions(SAMPLING, chunk_prompts=2)
+        source,
+        tmp_path / "new",
+        backend,
+        GenerateOptions(SAMPLING, chunk_prompts=2),
+        progress=lambda k, tokens: done.append(k),
+        planned=planned.append,
     )
+    assert planned == [9] and sum(done) == 9  # the progress bar's total, and its steps
     c = result.counts
     assert c["source_rows"] == 11 and c["prompts"] == 9  # question 0 twice; one row has no prompt
     assert c["rows_without_own_prompt"] == {"no_user_turn": 1, "same_prompt": 1}
