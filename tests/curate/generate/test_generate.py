@@ -282,6 +282,13 @@ def test_refusals_and_overwrite(source, backend, tmp_path):
         run_generate(source, tmp_path / "new", backend, bigger)
     result = run_generate(source, tmp_path / "new", backend, bigger, overwrite=True)
     assert result.counts["prompts"] == 3
+    # a killed run of other options is not finished by these, nor mixed with them
+    with pytest.raises(KeyboardInterrupt):
+        run_generate(source, tmp_path / "killed", Flaky(backend, kill_at=1), bigger)
+    with pytest.raises(CurateError, match="unfinished generation"):
+        run_generate(source, tmp_path / "killed", backend, GenerateOptions(SAMPLING))
+    done = run_generate(source, tmp_path / "killed", backend, GenerateOptions(SAMPLING), True)
+    assert done.counts["prompts"] == 9
 
 
 def test_cli_end_to_end(source, model_dir, tmp_path):
