@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate.errors import InputError
 from curate.llm.base import GenerationBackend, GenerationParams
 from curate.runner import Stage
 from curate.store import Store
@@ -45,6 +46,13 @@ class SamplingOptions:
     max_new_tokens: int = 1024
     seed: int = 0
     stop: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.n > 1 and self.temperature == 0:
+            raise InputError(
+                f"-n {self.n} with --temperature 0 samples the same (greedy) answer {self.n} "
+                "times; give a temperature above 0 (e.g. 0.8), or -n 1"
+            )
 
     def params(self) -> GenerationParams:
         return GenerationParams(

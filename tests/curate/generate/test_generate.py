@@ -263,6 +263,9 @@ def test_through_the_fake_chat_completions_server(source, backend, tmp_path, mon
 
 
 def test_refusals_and_overwrite(source, backend, tmp_path):
+    with pytest.raises(CurateError, match="same .greedy. answer"):
+        SamplingOptions(n=3, temperature=0.0)
+    assert SamplingOptions(n=1, temperature=0.0).params().greedy  # one greedy answer is fine
     with pytest.raises(CurateError, match="inside it"):
         run_generate(source, source.root / "samples", backend, GenerateOptions(SAMPLING))
     with pytest.raises(CurateError, match="is the store"):
