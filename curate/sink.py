@@ -120,6 +120,16 @@ def check_output(store: Store, output: Path, what: str = "subset") -> Path:
     return real if output.is_symlink() else output.absolute()
 
 
+def require_datasets() -> None:
+    """``--hf`` writes a Hugging Face ``datasets`` folder: refuse early when it cannot."""
+    try:
+        import datasets  # noqa: F401
+    except ImportError:
+        raise CurateError(
+            "--hf needs the `datasets` package: pip install datasets (or the `train` extra)"
+        ) from None
+
+
 def output_lock(output: Path, who: str = "selection"):
     """An exclusive lock on the output folder (``.<name>.lock`` beside it), removed at the end.
 

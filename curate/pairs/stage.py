@@ -142,12 +142,7 @@ def run_pairs(
     if options.confirm_with_judge and judge is None:
         raise CurateError("--confirm-with-judge needs a judge backend")
     if options.hf:
-        try:
-            import datasets  # noqa: F401
-        except ImportError:
-            raise CurateError(
-                "--hf needs the `datasets` package: pip install datasets (or the `train` extra)"
-            ) from None
+        sink.require_datasets()
     store.require_base()
     output = sink.check_output(store, Path(output), what="pairs")
     # the judge writes its calls into the store: the store's lock, even where reads go without

@@ -248,12 +248,7 @@ def run_select(
     """Select from ``store`` into the folder ``output`` (see the module's docstring)."""
     check_options(options)
     if options.hf:
-        try:
-            import datasets  # noqa: F401
-        except ImportError:
-            raise CurateError(
-                "--hf needs the `datasets` package: pip install datasets (or the `train` extra)"
-            ) from None
+        sink.require_datasets()
     store.require_base()
     output = check_output(store, Path(output))
     with store.read_lock(), output_lock(output):

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import InputError
-from curate.store import files
 
 MANIFEST = "curate_train.json"
 CHECKPOINTS = "checkpoints"
@@ -77,16 +76,11 @@ def check_output(output: Path, model_directory: Path, data_path: Path) -> Path:
 
 
 def output_lock(output: Path):
-    """An exclusive lock beside the output folder (``.<name>.lock``), removed when done."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    return files.exclusive_lock(
-        output.parent / f".{output.name}.lock",
-        busy=lambda owner: (
-            f"{output} is being written by another run ({owner}); wait for it to finish, or "
-            "choose another -o"
-        ),
-        remove=True,
-    )
+    """An exclusive lock beside the model folder (``.<name>.lock``), removed when done: the
+    sinks' lock (:func:`curate.sink.output_lock`), so that no two runs write one folder."""
+    from curate.sink import output_lock as sink_lock
+
+    return sink_lock(output, who="training run")
 
 
 def read_manifest(output: Path) -> dict[str, Any] | None:
