@@ -41,12 +41,11 @@ def prompts_from_data(count: int, max_chars: int) -> list[list[dict]]:
     """``count`` prompts (everything before the final answer), each at most ``max_chars`` long."""
     from bench_score import load_conversations
 
+    from curate.ids import prompt_end
+
     out = []
     for messages in load_conversations(count * 2, 0):
-        end = len(messages)
-        while end and messages[end - 1]["role"] == "assistant":
-            end -= 1
-        prompt = messages[:end]
+        prompt = messages[: prompt_end([m["role"] for m in messages])]  # as generate cuts it
         if (
             prompt
             and prompt[-1]["role"] == "user"
@@ -74,18 +73,13 @@ def timed(fn) -> tuple[Any, float]:
     return out, time.perf_counter() - started
 
 
-def requests_of(prompts, n: int, seed: int) -> tuple[list, list[int]]:
+def requests_of(prompts, options) -> tuple[list, list[int]]:
     """The stage's requests: each prompt n times, with the stage's per-sample seeds."""
-    from curate.generate.sampling import sample_seed
+    from curate.generate.sampling import sample_requests
     from curate.ids import conversation_id
 
-    requests, seeds = [], []
-    for prompt in prompts:
-        pid = conversation_id([(m["role"], m["content"]) for m in prompt])
-        for k in range(n):
-            requests.append(prompt)
-            seeds.append(sample_seed(seed, pid, k))
-    return requests, seeds
+    ids = [conversation_id([(m["role"], m["content"]) for m in p]) for p in prompts]
+    return sample_requests(ids, prompts, options)
 
 
 def store_of(prompts, root: Path):
@@ -132,7 +126,7 @@ def main(argv: list[str] | None = None) -> str:
 
     from curate.generate.run import GenerateOptions, run_generate
     from curate.generate.sampling import SamplingOptions
-    from curate.llm import GenerationParams, resolve_backend
+    from curate.llm import resolve_backend
 
     if args.gpu and (not torch.cuda.is_available() or importlib.util.find_spec("vllm") is None):
         sys.exit("--gpu needs a CUDA GPU and vLLM (pip install -e '.[gpu]')")
@@ -153,7 +147,7 @@ def main(argv: list[str] | None = None) -> str:
         n=args.n, temperature=0.8, top_p=0.95, max_new_tokens=max_new, seed=0
     )
     params = sampling.params()
-    requests, seeds = requests_of(prompts, args.n, 0)
+    requests, seeds = requests_of(prompts, sampling)
     backend.generate(requests[: 2 * args.n], params, seeds=seeds[: 2 * args.n])  # warm-up
     rows = []
 
@@ -166,7 +160,7 @@ def main(argv: list[str] | None = None) -> str:
         native, s = timed(lambda: vllm_native(backend, prompts, args.n, params))
         add(f"baseline: vLLM SamplingParams(n={args.n})", sum(native), s)
     else:
-        out, s = timed(lambda: backend.generate(requests, GenerationParams(**{**params.__dict__})))
+        out, s = timed(lambda: backend.generate(requests, params))
         add("baseline: do_sample, one seed per call", sum(g.completion_tokens for g in out), s)
     store = store_of(prompts, workdir)
     result, s = timed(

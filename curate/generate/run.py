@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +87,7 @@ def run_generate(
     source.require_base()
     into_path = Path(into_path)
     check_into(source, into_path)
-    sampling = asdict(options.sampling)
-    sampling["stop"] = list(options.sampling.stop)
+    sampling = options.sampling.record()
     identity = backend.identity()
     wanted = fingerprint(
         {
@@ -151,7 +150,7 @@ def _manifest(
         "status": "complete",
         "fingerprint": wanted,
         "params": {
-            "sampling": asdict(options.sampling) | {"stop": list(options.sampling.stop)},
+            "sampling": options.sampling.record(),
             "max_prompts": options.max_prompts,
             "chunk_prompts": options.chunk_prompts,
             "backend": backend.params(),

@@ -54,6 +54,17 @@ class SamplingOptions:
                 "times; give a temperature above 0 (e.g. 0.8), or -n 1"
             )
 
+    def record(self) -> dict[str, Any]:
+        """These options as JSON (fingerprints, manifests, each row's meta)."""
+        return {
+            "n": self.n,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_new_tokens": self.max_new_tokens,
+            "seed": self.seed,
+            "stop": list(self.stop),
+        }
+
     def params(self) -> GenerationParams:
         return GenerationParams(
             max_new_tokens=self.max_new_tokens,
@@ -70,18 +81,26 @@ def sample_seed(seed: int, prompt_id: str, index: int) -> int:
     return int.from_bytes(digest, "big") & 0x7FFF_FFFF
 
 
-def sample_columns(
-    backend: GenerationBackend, options: SamplingOptions, table: pa.Table, progress=None
-) -> dict[str, pa.Array]:
-    """``samples`` for each prompt row of ``table`` (columns ``prompt_id``, ``messages``)."""
-    params = options.params()
-    prompt_ids = table.column("prompt_id").to_pylist()
-    prompts = table.column("messages").to_pylist()
+def sample_requests(
+    prompt_ids: list[str], prompts: list[list[dict]], options: SamplingOptions
+) -> tuple[list[list[dict]], list[int]]:
+    """Each prompt ``options.n`` times, in order, with the seed of each sample."""
     requests, seeds = [], []
     for pid, prompt in zip(prompt_ids, prompts):
         for k in range(options.n):
             requests.append(prompt)
             seeds.append(sample_seed(options.seed, pid, k))
+    return requests, seeds
+
+
+def sample_columns(
+    backend: GenerationBackend, options: SamplingOptions, table: pa.Table, progress=None
+) -> dict[str, pa.Array]:
+    """``samples`` for each prompt row of ``table`` (columns ``prompt_id``, ``messages``)."""
+    params = options.params()
+    requests, seeds = sample_requests(
+        table.column("prompt_id").to_pylist(), table.column("messages").to_pylist(), options
+    )
     replies = backend.generate(requests, params, seeds=seeds) if requests else []
     if len(replies) != len(requests):  # a backend's bug: never pad or guess
         raise RuntimeError(
@@ -128,14 +147,7 @@ def samples_stage(
     return Stage(
         name=SIDECAR,
         params={
-            "sampling": {
-                "n": options.n,
-                "temperature": options.temperature,
-                "top_p": options.top_p,
-                "max_new_tokens": options.max_new_tokens,
-                "seed": options.seed,
-                "stop": list(options.stop),
-            },
+            "sampling": options.record(),
             "backend": backend.params(),
             "identity": backend.identity(),
         },
