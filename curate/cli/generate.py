@@ -8,6 +8,7 @@ from curate.cli.options import (
     backend_from,
     backend_options,
     config_option,
+    engine_option,
     overwrite_option,
     quiet_option,
 )
@@ -66,6 +67,7 @@ from curate.cli.options import (
     default=None,
     help="transformers, vllm: chat template (file or string) for a model without one.",
 )
+@engine_option
 @overwrite_option
 @quiet_option
 @config_option
@@ -82,6 +84,7 @@ def generate(
     max_prompts,
     chunk_prompts,
     chat_template,
+    engine,
     overwrite,
     quiet,
     **backend,
@@ -112,7 +115,6 @@ def generate(
         chunk_prompts=chunk_prompts,
     )
     llm = backend_from(backend, model, chat_template)
-    llm.load()
     try:
         with progress_bar(
             f"generate {n} per prompt",
@@ -129,6 +131,7 @@ def generate(
                 overwrite=overwrite,
                 progress=lambda k, t: advance(k, k, t),
                 planned=advance.set_total,
+                engine=engine,
             )
     finally:
         llm.close()

@@ -15,6 +15,7 @@ from curate.cli.options import (
     backend_from,
     backend_options,
     config_option,
+    engine_option,
     overwrite_option,
     quiet_option,
 )
@@ -155,6 +156,7 @@ from curate.cli.options import (
     help="Print this many judged conversations (pointwise) or pairs (pairwise, funnel) "
     "with their verdicts and rationales.",
 )
+@engine_option
 @overwrite_option
 @quiet_option
 @config_option
@@ -185,6 +187,7 @@ def judge(
     include_duplicates,
     dry_run,
     show,
+    engine,
     overwrite,
     quiet,
     **backend,
@@ -207,6 +210,7 @@ def judge(
     """
     from curate.cli.options import parse_numbers, parse_pairs
     from curate.cli.report import stage_done, status_counts
+    from curate.errors import InputError
     from curate.judge import grouped
     from curate.judge.pointwise import PointwiseJudge, judge_key
     from curate.judge.run import (
@@ -259,8 +263,14 @@ def judge(
                 overwrite=overwrite,
                 chunk_rows=chunk_rows,
                 progress=lambda n, t: advance(n, n, t),
+                engine=engine,
             )
     else:
+        if engine.engine != "local":
+            raise InputError(
+                f"--engine {engine.engine} runs the pointwise judge; {mode} judging compares "
+                "conversations across the whole store and runs here (give --mode pointwise)"
+            )
         options = grouped.GroupOptions(
             mode=mode,
             groups=groups,

@@ -163,3 +163,26 @@ def backend_from(opts: dict, model: str, chat_template: str | None = None):
     else:
         options = {"template": chat_template} if chat_template else {}
     return resolve_backend(kind, model, **options)
+
+
+def engine_option(fn: Callable) -> Callable:
+    """``--engine`` and the Ray engine's flags, given to the command as one ``engine`` value.
+
+    The command receives ``engine`` (a :class:`curate.runner.EngineOptions`) instead of the
+    six flags, and passes it to its stage: per-shard work runs there.
+    """
+    import dataclasses
+    import functools
+
+    from curate.options import cli_fields, click_options
+    from curate.runner.engine import EngineOptions
+
+    flags = [f.name for f in cli_fields(EngineOptions)]
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        kwargs["engine"] = EngineOptions(**{name: kwargs.pop(name) for name in flags})
+        return fn(*args, **kwargs)
+
+    assert {f.name for f in dataclasses.fields(EngineOptions)} == set(flags)
+    return click_options(EngineOptions)(wrapper)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from curate.cli.options import config_option, overwrite_option, quiet_option
+from curate.cli.options import config_option, engine_option, overwrite_option, quiet_option
 
 
 @click.command()
@@ -56,6 +56,7 @@ from curate.cli.options import config_option, overwrite_option, quiet_option
     help="Rows per checkpoint: a killed run resumes from the last finished chunk.",
 )
 @click.option("--revision", default=None, help="Hub revision (branch, tag or commit) of --model.")
+@engine_option
 @overwrite_option
 @quiet_option
 @config_option
@@ -70,6 +71,7 @@ def score(
     batch_size,
     chunk_rows,
     revision,
+    engine,
     overwrite,
     quiet,
 ):
@@ -113,6 +115,7 @@ def score(
             overwrite=overwrite,
             chunk_rows=chunk_rows,
             progress=lambda n, t: advance(n, n, t),
+            engine=engine,
         )
     statuses = status_counts(result)
     tokens = result.counts.get("tokens", 0)

@@ -8,6 +8,7 @@ from curate.cli.options import (
     backend_from,
     backend_options,
     config_option,
+    engine_option,
     overwrite_option,
     quiet_option,
 )
@@ -90,6 +91,7 @@ from curate.cli.options import (
     help="Normalization: association confidence.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
+@engine_option
 @overwrite_option
 @quiet_option
 @config_option
@@ -122,6 +124,7 @@ def tag(store, tagger, quiet, **opts):
                 embeddings=opts["embeddings"],
                 overwrite=opts["overwrite"],
                 progress=lambda n: advance(n, n),
+                engine=opts["engine"],
             )
     else:
         result = _instag(st, opts, quiet)
@@ -165,6 +168,7 @@ def _instag(st, opts, quiet):
                 overwrite=opts["overwrite"],
                 chunk_rows=opts["chunk_rows"],
                 progress=lambda n: advance(n, n),
+                engine=opts["engine"],
             )
     embed = None
     if opts["mapping"] is None:

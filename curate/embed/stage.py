@@ -30,7 +30,7 @@ from curate.embed import text as texts_mod
 from curate.embed.embedders import DEFAULT_EMBEDDER, Embedder, resolve
 from curate.errors import InputError, StoreError
 from curate.options import option
-from curate.runner import Stage, StageResult, is_complete, run_stage
+from curate.runner import Loaded, Stage, StageResult, is_complete, run_stage
 from curate.store import Store
 
 SCHEMA_LAST = ("embedding_last", "embed_truncated")
@@ -130,8 +130,10 @@ def read_vectors(store: Store, name: str, column: str = "embedding") -> np.ndarr
     return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
 
-def embed_stage(options: EmbedOptions, embedder: Embedder) -> Stage:
+def embed_stage(embedder: Embedder, options: EmbedOptions) -> Stage:
     """The declaration of ``curate embed`` for a loaded ``embedder``."""
+    name = sidecar_name(embedder.key, options.mode)
+    dim = embedder.dim  # counts run on the driver: they hold no model
 
     def counts(store: Store) -> dict[str, Any]:
         table = store.read_sidecar(name, columns=list(SCHEMA_LAST))  # not the vectors
@@ -139,10 +141,9 @@ def embed_stage(options: EmbedOptions, embedder: Embedder) -> Stage:
             "rows": table.num_rows,
             "truncated": int(pc.sum(table.column("embed_truncated")).as_py() or 0),
             "multi_turn": table.num_rows - table.column("embedding_last").null_count,
-            "dim": embedder.dim,
+            "dim": dim,
         }
 
-    name = sidecar_name(embedder.key, options.mode)
     return Stage(
         name=name,
         params=options.params(embedder),
@@ -157,17 +158,21 @@ def run_embed(
     options: EmbedOptions,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
+    engine: Any = None,
 ) -> StageResult:
-    """Embed every conversation of ``store`` (``progress(rows)``)."""
+    """Embed every conversation of ``store`` (``progress(rows)``).
+
+    The embedder is loaded where the work runs: here, or in each Ray worker (``engine``).
+    """
     if options.mode not in texts_mod.MODES:
         raise InputError(
             f"unknown --text {options.mode!r}; choose one of {', '.join(texts_mod.MODES)}"
         )
     store.require_base()
     embedder = resolve(options.embedder, device=options.device, batch_size=options.batch_size)
-    embedder.load()
     on_rows = None if progress is None else (lambda n, _extra=0: progress(n))
-    return run_stage(store, embed_stage(options, embedder), overwrite=overwrite, progress=on_rows)
+    recipe = Loaded(embedder, embed_stage, (options,))
+    return run_stage(store, recipe, overwrite=overwrite, progress=on_rows, engine=engine)
 
 
 def embed_shard(

@@ -27,7 +27,7 @@ from curate.generate import materialize as mat
 from curate.generate.prompts import build_prompt_store, prompts_root
 from curate.generate.sampling import SamplingOptions, samples_stage
 from curate.llm.base import GenerationBackend
-from curate.runner import run_stage
+from curate.runner import Loaded, run_stage, start_workers
 from curate.store import Store
 from curate.store.manifest import environment, fingerprint, now_iso
 
@@ -76,25 +76,33 @@ def run_generate(
     overwrite: bool = False,
     progress=None,
     planned=None,
+    engine: Any = None,
 ) -> GenerateResult:
     """Sample ``options.sampling.n`` answers per prompt of ``source`` into ``into_path``.
 
-    ``backend`` must be loaded (its identity is part of the fingerprint).
+    ``backend`` is loaded where the samples are made: here, or in each Ray worker
+    (``engine``); its identity, as the workers report it, is part of the fingerprint.
     ``progress(prompts, tokens)`` is called as chunks finish, ``planned(prompts)`` once the
     prompts are counted.
     """
-    started = time.perf_counter()
     source.require_base()
     into_path = Path(into_path)
     check_into(source, into_path)
+    recipe = Loaded(backend, samples_stage, (options.sampling, options.chunk_prompts))
+    with start_workers(recipe, engine) as workers:
+        return _generate(source, into_path, workers, options, overwrite, progress, planned)
+
+
+def _generate(source, into_path, workers, options, overwrite, progress, planned) -> GenerateResult:
+    started = time.perf_counter()
     sampling = options.sampling.record()
-    identity = backend.identity()
+    backend_params, identity = (workers.stage.params[k] for k in ("backend", "identity"))
     wanted = fingerprint(
         {
             "source": source.base_manifest()["fingerprint"],
             "max_prompts": options.max_prompts,
             "sampling": sampling,
-            "backend": backend.params(),
+            "backend": backend_params,
             "identity": identity,
         }
     )
@@ -120,13 +128,21 @@ def run_generate(
         prompts, prompt_counts = build_prompt_store(source, prompts_root(into), options.max_prompts)
         if planned is not None:
             planned(prompt_counts["prompts"])
-        stage = samples_stage(backend, options.sampling, options.chunk_prompts)
-        result = run_stage(prompts, stage, overwrite=True, progress=progress)
+        result = run_stage(prompts, workers, overwrite=True, progress=progress)
         counts = mat.materialize(
             into, prompts, str(source.root), mat.sample_meta(identity, sampling, source.root)
         )
         manifest = _manifest(
-            into, source, wanted, options, backend, prompt_counts, result.counts, counts, started
+            into,
+            source,
+            wanted,
+            options,
+            backend_params,
+            identity,
+            prompt_counts,
+            result,
+            counts,
+            started,
         )
         into.write_manifest(STAGE, manifest)
         into.remove_manifest("generate.running")
@@ -134,8 +150,18 @@ def run_generate(
 
 
 def _manifest(
-    into, source, wanted, options, backend, prompt_counts, sample_counts, counts, started
+    into,
+    source,
+    wanted,
+    options,
+    backend_params,
+    identity,
+    prompt_counts,
+    samples,
+    counts,
+    started,
 ) -> dict[str, Any]:
+    sample_counts = samples.counts
     failed = {k.split(":", 1)[1]: v for k, v in sorted(counts.items()) if k.startswith("failed:")}
     requested = prompt_counts["prompts"] * options.sampling.n
     total_failed = sum(failed.values())
@@ -153,9 +179,10 @@ def _manifest(
             "sampling": options.sampling.record(),
             "max_prompts": options.max_prompts,
             "chunk_prompts": options.chunk_prompts,
-            "backend": backend.params(),
+            "backend": backend_params,
         },
-        "identity": backend.identity(),
+        "identity": samples.manifest.get("backend_identity", identity),
+        "engine": samples.manifest.get("engine", {"name": "local"}),
         "source": {"store": str(source.root), "base": source.base_manifest()["fingerprint"]},
         "counts": {
             "source_rows": prompt_counts["source_rows"],

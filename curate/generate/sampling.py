@@ -158,4 +158,7 @@ def samples_stage(
         counts=sample_counts,
         rates=("tokens",),
         reports_progress=True,
+        # what the model says it is once it has answered (a server's served model name)
+        extra=lambda: {"backend_identity": backend.identity()},
+        close=backend.close,
     )

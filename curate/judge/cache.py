@@ -19,6 +19,7 @@ raced before taking the store lock) keeps its first record.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -90,7 +91,8 @@ class CallCache:
     def calls(self) -> dict[str, Call]:
         """Every recorded call by key (read once, then kept up to date by :meth:`add`)."""
         if self._calls is None:
-            files.clean_tmp(self.directory)  # a part a killed run was writing
+            # a part a killed run was writing (not one another worker is writing now)
+            files.clean_tmp(self.directory, spare_running=True)
             known: dict[str, Call] = {}
             for part in self._parts():
                 for row in pq.read_table(part).to_pylist():
@@ -118,14 +120,35 @@ class CallCache:
         fresh = [c for c in calls if c.key not in self.calls]
         if not fresh:
             return None
-        parts = self._parts()
-        number = int(_PART.match(parts[-1].name).group(1)) + 1 if parts else 0
-        path = self.directory / f"part-{number:05d}.parquet"
         table = pa.Table.from_pylist(
             [{**asdict(c), "ids": list(c.ids)} for c in fresh], schema=SCHEMA
         )
-        with files.atomic_path(path) as tmp:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        tmp = files.tmp_path(self.directory / "part.parquet")
+        try:
             pq.write_table(table, tmp, compression="zstd")
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            path = self._link_next(tmp)
+            files.fsync_dir(self.directory)
+        finally:
+            tmp.unlink(missing_ok=True)
         for c in fresh:
             self.calls.setdefault(c.key, c)
         return path
+
+    def _link_next(self, tmp: Path) -> Path:
+        """Give the written ``tmp`` the next free part name; never replaces a part.
+
+        A hard link fails when the name exists, so writers in several processes (the
+        judge's Ray workers) each get their own part.
+        """
+        parts = self._parts()
+        number = int(_PART.match(parts[-1].name).group(1)) + 1 if parts else 0
+        while True:
+            path = self.directory / f"part-{number:05d}.parquet"
+            try:
+                os.link(tmp, path)
+                return path
+            except FileExistsError:
+                number += 1

@@ -10,8 +10,10 @@ the call cache: every part of calls is kept as it returns.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +24,7 @@ from curate.judge import design, funnel, grouped
 from curate.judge.cache import CallCache
 from curate.judge.calls import Request
 from curate.judge.pointwise import STATUS_OK, PointwiseJudge
-from curate.runner import StageResult, run_stage
+from curate.runner import Loaded, Stage, StageResult, run_stage
 from curate.score.stage import DEFAULT_CHUNK_ROWS, score_stage
 from curate.store import Store
 
@@ -201,9 +203,29 @@ def run_judge(
     overwrite: bool = False,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Any = None,
+    engine: Any = None,
 ) -> StageResult:
-    """Judge every row of ``store`` into ``score.judge.<name>`` (the judge is loaded here)."""
-    return _run_loaded(store, judge, lambda j: score_stage(j, chunk_rows), overwrite, progress)
+    """Judge every row of ``store`` into ``score.judge.<name>``.
+
+    The judge is loaded where the work runs: here, or in each Ray worker (``engine``).
+    """
+    store.require_base()
+    recipe = Loaded(judge, pointwise_stage, (chunk_rows,))
+    return run_stage(store, recipe, overwrite=overwrite, progress=progress, engine=engine)
+
+
+def pointwise_stage(judge: PointwiseJudge, chunk_rows: int) -> Stage:
+    """The pointwise judge's stage for a loaded ``judge``: the score stage, closing its backend.
+
+    Its calls are recorded in the store's call cache, so on Ray the store must be on a
+    filesystem every worker sees.
+    """
+    if not Path(judge.store_root).is_dir():
+        raise CurateError(
+            f"the judge records its calls in the store's call cache, and {judge.store_root} "
+            "is not on this Ray worker: put the store on a filesystem every node sees"
+        )
+    return dataclasses.replace(score_stage(judge, chunk_rows), close=judge.backend.close)
 
 
 def show_judged(store: Store, key: str, n: int, console: Any) -> None:

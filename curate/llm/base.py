@@ -161,6 +161,24 @@ class GenerationBackend(Plugin):
     def close(self) -> None:
         """Release what :meth:`load` took; the backend may be loaded again afterwards."""
 
+    def settings(self) -> dict[str, Any] | None:
+        """The constructor arguments that rebuild this backend, unloaded (None: pickle as is).
+
+        A pickled backend (what a Ray worker receives) carries only these: the worker
+        loads the model, or connects, on its own.
+        """
+        return None
+
+    def __getstate__(self) -> dict[str, Any]:
+        settings = self.settings()
+        return dict(self.__dict__) if settings is None else {"__settings__": settings}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "__settings__" in state:
+            self.__init__(**state["__settings__"])
+        else:
+            self.__dict__.update(state)
+
     def __enter__(self) -> GenerationBackend:
         self.load()
         return self

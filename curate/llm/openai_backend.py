@@ -200,6 +200,26 @@ class OpenAIBackend(GenerationBackend):
         self._response_format_ok = True
         self._served: dict[str, Any] = {}
 
+    _SETTINGS = (
+        "model", "api_key_env", "max_concurrency", "timeout", "max_retries", "backoff",
+        "max_backoff", "extra_body", "connect_timeout", "connect_retries",
+    )  # fmt: skip
+
+    def settings(self) -> dict[str, Any]:
+        """Never the key: it stays in its environment variable, read by each worker's ``load()``.
+
+        An address with credentials in it is not sent to another process at all.
+        """
+        if self.api_base != (self._api_base.reveal().strip() or None):
+            raise CurateError(
+                "an --api-base with credentials in it is not sent to other processes (Ray "
+                "workers); give the key through --api-key-env instead"
+            )
+        return {
+            "api_base": self._api_base.reveal() or None,
+            **{k: getattr(self, k) for k in self._SETTINGS},
+        }
+
     def __repr__(self) -> str:
         return (
             f"OpenAIBackend(model={self.model!r}, api_base={self.api_base!r}, "

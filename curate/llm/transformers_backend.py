@@ -75,6 +75,17 @@ class TransformersBackend(GenerationBackend):
         self._identity: dict[str, Any] | None = None
         self._lock = threading.Lock()  # one generate at a time: the model is shared state
 
+    def settings(self) -> dict[str, Any]:
+        return {
+            "model": self.model_ref,
+            "revision": self.revision,
+            "device": self.device_option,
+            "dtype": self.dtype_option,
+            "template": self.template_option,
+            "token_budget": self.token_budget_option,
+            "max_batch_size": self.max_batch_size,
+        }
+
     def __repr__(self) -> str:
         return f"TransformersBackend(model={self.model_ref!r}, template={self.template_option!r})"
 

@@ -148,6 +148,18 @@ class VLLMBackend(GenerationBackend):
         self.llm: Any = None
         self._identity: dict[str, Any] | None = None
 
+    def settings(self) -> dict[str, Any]:
+        return {
+            "model": self.model_ref,
+            "revision": self.revision,
+            "dtype": self.dtype_option,
+            "template": self.template_option,
+            "seed": self.seed,
+            "max_model_len": self.max_model_len,
+            "gpu_memory_utilization": self.gpu_memory_utilization,
+            "tensor_parallel_size": self.tensor_parallel_size,
+        }
+
     def __repr__(self) -> str:
         return f"VLLMBackend(model={self.model_ref!r}, template={self.template_option!r})"
 

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from curate import names
+from curate.runner.engine import EngineOptions, Workers, start_workers
 from curate.runner.freshness import input_builds
-from curate.runner.local import resolve_engine
-from curate.runner.stage import Progress, Stage, StageResult
+from curate.runner.stage import Progress, Stage, StageRecipe, StageResult
 from curate.store import SidecarWriter, Store
 
 
 def run_stage(
     store: Store,
-    stage: Stage,
+    stage: Stage | StageRecipe | Workers,
     overwrite: bool = False,
     progress: Progress | None = None,
-    engine: str | None = None,
+    engine: EngineOptions | Mapping[str, Any] | str | None = None,
 ) -> StageResult:
     """Run ``stage`` on ``store``: skip it when done, resume it when killed, record it.
+
+    ``stage``: a declaration (runs here), a recipe that builds one with its model
+    loaded (runs on ``engine``: local, or Ray workers), or workers already started
+    (:func:`curate.runner.engine.start_workers`) by a caller that needed the
+    declaration first.
 
     Under the store's lock: the sidecars the stage reads must be complete and fresh;
     their build ids and ``stage.params`` make the fingerprint. A complete sidecar with
@@ -26,6 +33,14 @@ def run_stage(
     ``overwrite``; one whose inputs were rebuilt since is stale and rebuilt.
     """
     store.require_base()
+    if isinstance(stage, Stage) or callable(stage):
+        with start_workers(stage, engine) as workers:
+            return _run(store, workers, overwrite, progress)
+    return _run(store, stage, overwrite, progress)
+
+
+def _run(store: Store, workers: Workers, overwrite: bool, progress: Progress | None) -> StageResult:
+    stage = workers.stage
     started = time.perf_counter()
     with store.lock():
         inputs = input_builds(store, tuple(stage.sidecars))
@@ -37,8 +52,10 @@ def run_stage(
             return StageResult(stage.name, manifest, already_done=True)
         if stage.compute_all is not None:
             writer.write_all(stage.compute_all(store, progress))
+            engine: dict[str, Any] = {"name": "local"}
         else:
-            resolve_engine(engine).run_shards(store, stage, writer, progress)
+            workers.run_shards(store, writer, progress)
+            engine = workers.describe()
         counts = stage.counts(store) if stage.counts is not None else {"rows": store.num_rows()}
         counts.setdefault("rows", store.num_rows())
         wall = time.perf_counter() - started
@@ -46,5 +63,7 @@ def run_stage(
             f"{key}_per_second": round(counts.get(key, 0) / wall, 1) if wall > 0 else None
             for key in ("rows", *stage.rates)
         }
-        manifest = writer.finish(counts, wall_seconds=round(wall, 3), **rates, **stage.extra())
+        manifest = writer.finish(
+            counts, wall_seconds=round(wall, 3), engine=engine, **rates, **workers.extra()
+        )
     return StageResult(stage.name, manifest, rebuilt_stale=writer.rebuilt_stale)

@@ -14,6 +14,13 @@ row in base order (clusters, duplicate groups, tag mappings).
 Everything else — the lock, fingerprints (``params`` and the build ids of the
 ``sidecars`` read), skipping what is done, resuming, the manifest, counts, wall
 time and throughput — is the runner's (:func:`curate.runner.run_stage`).
+
+A per-shard stage can run on another engine (``--engine ray``) when it is given as a
+**recipe**: a picklable callable that loads the stage's model and returns its
+declaration (:class:`Loaded` is the usual one). Each Ray worker calls the recipe once
+and keeps the model; the driver takes the declaration the workers built. So ``counts``
+must need nothing but the finished store (it runs on the driver), and ``extra`` is
+asked of every worker: numbers add up, anything else is the first worker's.
 """
 
 from __future__ import annotations
@@ -52,12 +59,36 @@ class Stage:
     rates: Sequence[str] = ()
     #: compute_shard reports its own progress (per batch); else the runner counts rows per chunk
     reports_progress: bool = False
+    #: release what compute_shard holds (a backend's connections), once the work is done
+    close: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         if (self.compute_shard is None) == (self.compute_all is None):
             raise TypeError(f"stage {self.name!r}: give exactly one of compute_shard, compute_all")
         if self.chunk_rows is not None and self.schema is None:
             raise TypeError(f"stage {self.name!r}: a chunked stage needs its output schema")
+
+
+#: a picklable callable that loads a stage's model and returns its declaration
+StageRecipe = Callable[[], Stage]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A stage recipe: ``component.load()``, then ``declare(component, *args)``.
+
+    Picklable as long as ``component`` is not loaded yet (plugins' ``__init__`` only
+    stores parameters) and ``declare`` is a module-level function: what a Ray worker
+    receives and runs once, to load the model in its own process.
+    """
+
+    component: Any
+    declare: Callable[..., Stage]
+    args: tuple[Any, ...] = ()
+
+    def __call__(self) -> Stage:
+        self.component.load()
+        return self.declare(self.component, *self.args)
 
 
 @dataclass

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import names
-from curate.runner import Stage, StageResult, is_complete, run_stage
+from curate.runner import Loaded, Stage, StageResult, is_complete, run_stage
 from curate.store import Store
 
 DEFAULT_CHUNK_ROWS = 4096
@@ -117,8 +117,13 @@ def run_score(
     overwrite: bool = False,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Progress | None = None,
+    engine: Any = None,
 ) -> StageResult:
-    """Score every row of ``store`` with ``scorer`` (loaded here); ``progress(conversations, tokens)``."""
+    """Score every row of ``store`` with ``scorer``; ``progress(conversations, tokens)``.
+
+    The scorer is loaded where the work runs: here (``engine`` local), or once in each
+    Ray worker (``engine`` ray: :class:`curate.runner.EngineOptions`).
+    """
     store.require_base()
-    scorer.load()
-    return run_stage(store, score_stage(scorer, chunk_rows), overwrite=overwrite, progress=progress)
+    recipe = Loaded(scorer, score_stage, (chunk_rows,))
+    return run_stage(store, recipe, overwrite=overwrite, progress=progress, engine=engine)

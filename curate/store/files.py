@@ -74,12 +74,29 @@ def read_json(path: Path) -> Any:
     return orjson.loads(path.read_bytes())
 
 
-def clean_tmp(directory: Path) -> None:
-    """Remove temporary files left by a killed run."""
+def clean_tmp(directory: Path, spare_running: bool = False) -> None:
+    """Remove temporary files left by a killed run.
+
+    ``spare_running``: keep those of processes still running on this machine (a
+    directory that several processes write at once, such as the judge's call cache).
+    """
     if directory.is_dir():
         for p in directory.iterdir():
-            if TMP_MARK in p.name:
+            if TMP_MARK in p.name and not (spare_running and _running(p.name)):
                 p.unlink(missing_ok=True)
+
+
+def _running(name: str) -> bool:
+    pid = name.rpartition(TMP_MARK)[2]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return int(pid) != 0
 
 
 class Journal:

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from curate import names, plugins
 from curate.errors import CurateError
-from curate.runner import Stage, StageResult, is_complete, run_stage
+from curate.runner import Loaded, Stage, StageResult, is_complete, run_stage
 from curate.store import Store
 
 
@@ -42,8 +42,10 @@ def ensure_embeddings(
     embeddings: str | None,
     progress: Callable[[int], None] | None = None,
     mode: str = "conversation",
+    engine: Any = None,
 ) -> str:
-    """The embedding sidecar to cluster: the one named, else the default one (embedded now if missing)."""
+    """The embedding sidecar to cluster: the one named, else the default one (embedded now if missing,
+    on ``engine``)."""
     from curate.embed.stage import EmbedOptions, find_embeddings, run_embed
 
     if embeddings is not None:
@@ -51,7 +53,7 @@ def ensure_embeddings(
     try:
         return find_embeddings(store, None, None, mode)
     except CurateError:
-        return run_embed(store, EmbedOptions(mode=mode), progress=progress).name
+        return run_embed(store, EmbedOptions(mode=mode), progress=progress, engine=engine).name
 
 
 def run_cluster_tag(
@@ -60,16 +62,18 @@ def run_cluster_tag(
     embeddings: str | None = None,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
+    engine: Any = None,
 ) -> StageResult:
     """Cluster the conversation embeddings and name the clusters (the ``cluster`` tagger plugin).
 
     ``params``: the tagger's ``Params`` (``curate.plugins.load("taggers", "cluster").Params``).
+    Missing embeddings are computed first, on ``engine``; the clustering itself runs here.
     """
     from curate.embed.stage import read_vectors
 
     store.require_base()
     tagger = plugins.load("taggers", "cluster")(params)
-    source = ensure_embeddings(store, embeddings, mode=tagger.embeddings)
+    source = ensure_embeddings(store, embeddings, mode=tagger.embeddings, engine=engine)
     summary: dict[str, Any] = {}
 
     def compute_all(store: Store, _progress: Any) -> pa.Table:
@@ -156,10 +160,20 @@ def run_llm_raw_tags(
     overwrite: bool = False,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
+    engine: Any = None,
 ) -> str:
-    """Phase 1: raw LLM tags per conversation into ``tag.<tagger>.raw``, checkpointed by chunk."""
+    """Phase 1: raw LLM tags per conversation into ``tag.<tagger>.raw``, checkpointed by chunk.
+
+    The tagger's backend is loaded where the work runs: here, or in each Ray worker.
+    """
+    on_rows = None if progress is None else (lambda n, _extra=0: progress(n))
+    recipe = Loaded(tagger, raw_tags_stage, (chunk_rows,))
+    return run_stage(store, recipe, overwrite=overwrite, progress=on_rows, engine=engine).name
+
+
+def raw_tags_stage(tagger: Any, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Stage:
+    """The declaration of phase 1 for a loaded LLM ``tagger`` (its backend's identity is known)."""
     name = names.raw_tag_sidecar(tagger.name)
-    tagger.load()  # the backend's identity (model revision) is part of the fingerprint
 
     def counts(store: Store) -> dict[str, Any]:
         table = store.read_sidecar(name).select(["tag_status"])
@@ -168,7 +182,7 @@ def run_llm_raw_tags(
             "status": dict(Counter(table.column("tag_status").to_pylist())),
         }
 
-    stage = Stage(
+    return Stage(
         name=name,
         params={**tagger.params(), "backend": tagger.backend.identity()},
         schema=RAW_COLUMNS,
@@ -177,10 +191,8 @@ def run_llm_raw_tags(
         ),
         chunk_rows=chunk_rows,
         counts=counts,
+        close=getattr(tagger.backend, "close", None),
     )
-    on_rows = None if progress is None else (lambda n, _extra=0: progress(n))
-    run_stage(store, stage, overwrite=overwrite, progress=on_rows)
-    return name
 
 
 def primary_tags(tag_lists: list[list[str]], counts: dict[str, int]) -> list[str | None]:

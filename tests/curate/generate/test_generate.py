@@ -91,6 +91,9 @@ class Flaky(GenerationBackend):
     def params(self):
         return {"inner": self.inner.params(), "fail": self.fail}
 
+    def load(self):
+        self.inner.load()
+
     def identity(self):
         return self.inner.identity()
 
