@@ -25,6 +25,11 @@ from a subset to a model::
     pairs: {output: runs/pairs}     # reads the generated store (or `store:`)
     train: {model: runs/sft-model, method: dpo, lora: true, output: runs/dpo-model}
 
+A top-level ``engine:`` runs the per-shard stages (embed, tag, score, generate and the
+scorers of its ``score:`` list) on that engine, unless a section says otherwise::
+
+    engine: {engine: ray, num-gpus-per-worker: 1}   # or just `engine: ray`
+
 ``pairs`` reads the store ``generate`` wrote when the config has a generate section,
 else the run's store (``store:`` names another). ``train`` reads ``data:``, by default
 the pairs folder for ``method: dpo`` and the selection folder for ``sft``. Paths are
@@ -47,7 +52,19 @@ from typing import Any
 from curate.config import key_values, load_yaml_mapping
 from curate.errors import InputError
 
+#: the engine's options (curate.runner.EngineOptions), as a section or `engine:` spells them
+ENGINE_KEYS = (
+    "engine",
+    "workers",
+    "num_gpus_per_worker",
+    "cpus_per_worker",
+    "ray_address",
+    "max_retries",
+)
+
 STAGES = ("ingest", "embed", "tag", "score", "dedup", "select", "generate", "pairs", "train")
+#: the stages a top-level ``engine:`` applies to (their per-shard work)
+ENGINE_STAGES = ("embed", "tag", "score", "generate")
 #: options that name a path, per stage: resolved against the config file's folder
 PATH_OPTIONS = {
     "select": ("output",),
@@ -84,7 +101,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
     config = load_yaml_mapping(path)
     if "store" not in config:
         raise InputError(f"config file {str(path)!r} must be a mapping with a `store:` entry")
-    unknown = sorted(set(config) - {"store", *STAGES})
+    unknown = sorted(set(config) - {"store", "engine", *STAGES})
     if unknown:
         raise InputError(
             f"config file {str(path)!r}: unknown entries {unknown}; stages are {', '.join(STAGES)}"
@@ -100,6 +117,7 @@ def plan(config: dict[str, Any], base: Path | None = None) -> list[Step]:
         return str((base / str(value)).resolve())
 
     store = path(config["store"])
+    engine = engine_entries(config.get("engine"))
     steps = []
     made: dict[str, str] = {}  # what earlier steps wrote: generated store, select and pairs output
     for stage in STAGES:
@@ -108,6 +126,8 @@ def plan(config: dict[str, Any], base: Path | None = None) -> list[Step]:
             continue
         for entry in section if isinstance(section, list) else [section]:
             entry = dict(entry or {})
+            if stage in ENGINE_STAGES:
+                entry = with_engine(entry, engine)
             for key in PATH_OPTIONS.get(stage, ()):
                 if key in entry:
                     entry[key] = path(entry[key])
@@ -145,10 +165,40 @@ def _generate_steps(store: str, entry: dict[str, Any], path) -> list[Step]:
         raise InputError("the generate section needs `into:` (the new store of samples)")
     scorers = entry.pop("score", None) or []
     scorers = [scorers] if isinstance(scorers, dict) else scorers
+    engine = {k: v for k, v in entry.items() if _option(k) in ENGINE_KEYS}
     return [
         Step("generate", store, entry),
-        *(Step("score", entry["into"], dict(s)) for s in scorers),
+        *(Step("score", entry["into"], with_engine(dict(s), engine)) for s in scorers),
     ]
+
+
+def _option(key: Any) -> str:
+    return str(key).replace("-", "_")
+
+
+def engine_entries(value: Any) -> dict[str, Any]:
+    """The top-level ``engine:``: an engine name, or a mapping of the engine's options."""
+    if value is None:
+        return {}
+    entries = {"engine": value} if isinstance(value, str) else value
+    if not isinstance(entries, dict):
+        raise InputError(
+            "the config's `engine:` is an engine name (ray) or a mapping of its options "
+            "(engine, workers, num-gpus-per-worker, cpus-per-worker, ray-address, max-retries)"
+        )
+    unknown = sorted(str(k) for k in entries if _option(k) not in ENGINE_KEYS)
+    if unknown:
+        raise InputError(
+            f"the config's `engine:` has no option {unknown}; it takes "
+            f"{', '.join(k.replace('_', '-') for k in ENGINE_KEYS)}"
+        )
+    return dict(entries)
+
+
+def with_engine(entry: dict[str, Any], engine: dict[str, Any]) -> dict[str, Any]:
+    """A section's options with the run's engine options it does not set itself."""
+    own = {_option(k) for k in entry}
+    return {**{k: v for k, v in engine.items() if _option(k) not in own}, **entry}
 
 
 def _train_data(entry: dict[str, Any], made: dict[str, str], path) -> str:

@@ -211,3 +211,36 @@ def test_the_console_script_exits_0_after_a_run(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "Step(" not in proc.stderr
+
+
+def test_a_top_level_engine_runs_the_per_shard_stages_on_it(tmp_path):
+    import dataclasses
+
+    from curate.run import ENGINE_KEYS
+    from curate.runner import EngineOptions
+
+    assert ENGINE_KEYS == tuple(f.name for f in dataclasses.fields(EngineOptions))
+    config = {
+        "store": "s",
+        "engine": {"engine": "ray", "num-gpus-per-worker": 1},
+        "embed": {},
+        "score": [{"model": "heuristics", "engine": "local"}, {"model": "ArmoRM"}],
+        "dedup": {},
+        "generate": {"model": "m", "into": "new", "score": [{"model": "ArmoRM"}]},
+    }
+    steps = plan(config, base=tmp_path)
+    on_ray = {"engine": "ray", "num-gpus-per-worker": 1}
+    assert [s.stage for s in steps] == ["embed", "score", "score", "dedup", "generate", "score"]
+    assert steps[0].options == on_ray
+    assert steps[1].options == {"model": "heuristics", "engine": "local", "num-gpus-per-worker": 1}
+    assert steps[2].options == {**on_ray, "model": "ArmoRM"}
+    assert steps[3].options == {}  # dedup is a whole-store stage: it runs here
+    assert steps[5].options == {**on_ray, "model": "ArmoRM"}  # the generated store's scorer
+    assert "--engine ray --num-gpus-per-worker 1" in steps[0].describe()
+    for step in steps:
+        step_command(step)  # every option is one the command declares, typed
+    assert plan({"store": "s", "engine": "ray", "embed": {}}, base=tmp_path)[0].options == {
+        "engine": "ray"
+    }
+    with pytest.raises(InputError, match="has no option"):
+        plan({"store": "s", "engine": {"gpus": 1}, "embed": {}}, base=tmp_path)
