@@ -60,13 +60,20 @@ class EmbedOptions:
         flag="--fold-scripts/--no-fold-scripts",
     )
     batch_size: int = option(128, "Texts per batch.", type=click.IntRange(min=1))
+    chunk_rows: int = option(
+        8192,
+        "Rows per checkpoint (and per unit of work on --engine ray): a killed run resumes "
+        "from the last finished chunk.",
+        type=click.IntRange(min=1),
+    )
     device: str | None = option(
         None, "cpu, cuda, cuda:1 ... [default: cuda when present] (sentence-transformers models)."
     )
 
     def params(self, embedder: Embedder) -> dict[str, Any]:
         out = asdict(self)
-        del out["batch_size"], out["device"]  # do not change the vectors (beyond float noise)
+        # these do not change the vectors (beyond float noise)
+        del out["batch_size"], out["device"], out["chunk_rows"]
         out["embedder_identity"] = embedder.identity()
         return out
 
@@ -144,10 +151,15 @@ def embed_stage(embedder: Embedder, options: EmbedOptions) -> Stage:
             "dim": dim,
         }
 
+    vector = pa.list_(pa.float32(), dim)
     return Stage(
         name=name,
         params=options.params(embedder),
+        schema=pa.schema(
+            [("embedding", vector), ("embedding_last", vector), ("embed_truncated", pa.bool_())]
+        ),
         compute_shard=lambda shard, progress: embed_shard(shard, embedder, options, progress),
+        chunk_rows=options.chunk_rows,
         counts=counts,
         reports_progress=True,
     )
