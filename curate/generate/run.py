@@ -132,36 +132,16 @@ def _generate(source, into_path, workers, options, overwrite, progress, planned)
         counts = mat.materialize(
             into, prompts, str(source.root), mat.sample_meta(identity, sampling, source.root)
         )
-        manifest = _manifest(
-            into,
-            source,
-            wanted,
-            options,
-            backend_params,
-            identity,
-            prompt_counts,
-            result,
-            counts,
-            started,
-        )
+        manifest = _manifest(into, source, wanted, options, prompt_counts, result, counts, started)
         into.write_manifest(STAGE, manifest)
         into.remove_manifest("generate.running")
     return GenerateResult(into.root, manifest)
 
 
-def _manifest(
-    into,
-    source,
-    wanted,
-    options,
-    backend_params,
-    identity,
-    prompt_counts,
-    samples,
-    counts,
-    started,
-) -> dict[str, Any]:
+def _manifest(into, source, wanted, options, prompt_counts, samples, counts, started) -> dict:
+    """The ``generate`` manifest; the backend as the sampling stage recorded it."""
     sample_counts = samples.counts
+    stage_params = samples.manifest["params"]
     failed = {k.split(":", 1)[1]: v for k, v in sorted(counts.items()) if k.startswith("failed:")}
     requested = prompt_counts["prompts"] * options.sampling.n
     total_failed = sum(failed.values())
@@ -179,9 +159,9 @@ def _manifest(
             "sampling": options.sampling.record(),
             "max_prompts": options.max_prompts,
             "chunk_prompts": options.chunk_prompts,
-            "backend": backend_params,
+            "backend": stage_params["backend"],
         },
-        "identity": samples.manifest.get("backend_identity", identity),
+        "identity": samples.manifest.get("backend_identity", stage_params["identity"]),
         "engine": samples.manifest.get("engine", {"name": "local"}),
         "source": {"store": str(source.root), "base": source.base_manifest()["fingerprint"]},
         "counts": {

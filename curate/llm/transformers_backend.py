@@ -91,12 +91,8 @@ class TransformersBackend(GenerationBackend):
 
     def params(self) -> dict[str, Any]:
         """The options that change the replies (the device does not, beyond float noise)."""
-        return {
-            "model": self.model_ref,
-            "revision": self.revision,
-            "dtype": self.dtype_option,
-            "template": self.template_option,
-        }
+        settings = self.settings()
+        return {k: settings[k] for k in ("model", "revision", "dtype", "template")}
 
     # -- loading -------------------------------------------------------------------------
     def load(self) -> None:

@@ -165,14 +165,9 @@ class VLLMBackend(GenerationBackend):
 
     def params(self) -> dict[str, Any]:
         """The options that change the replies (not the memory share or the parallelism)."""
-        return {
-            "model": self.model_ref,
-            "revision": self.revision,
-            "dtype": self.dtype_option,
-            "template": self.template_option,
-            "seed": self.seed,
-            "max_model_len": self.max_model_len,
-        }
+        settings = self.settings()
+        del settings["gpu_memory_utilization"], settings["tensor_parallel_size"]
+        return settings
 
     def load(self) -> None:
         if self.llm is not None:

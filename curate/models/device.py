@@ -16,8 +16,16 @@ DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float1
 DTYPES |= {"fp32": "float32", "float32": "float32"}
 
 
+#: the CPU share of this process when it is one of several workers on a machine (a Ray
+#: worker sets it to its ``--cpus-per-worker``): every thread pool sizes itself by it
+THREADS_ENV = "CURATE_THREADS"
+
+
 def cpu_count() -> int:
-    """CPU cores this process may use (its affinity mask where the OS has one)."""
+    """CPU cores this process may use: its worker share, else its affinity mask."""
+    share = os.environ.get(THREADS_ENV, "")
+    if share.isdigit() and int(share) > 0:
+        return int(share)
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import threading
 import time
 from collections import deque
@@ -30,6 +31,7 @@ from typing import Any
 import pyarrow as pa
 
 from curate.errors import CurateError, InputError
+from curate.models.device import THREADS_ENV
 from curate.runner.engine import EngineOptions, merge_extras
 from curate.runner.stage import Progress, Stage, StageRecipe
 from curate.runner.work import Unit, finish_shard, read_columns, shard_plan, with_ids, write_unit
@@ -75,6 +77,10 @@ class StageWorker:
     """The actor's class: one stage, built from its recipe when the actor starts."""
 
     def __init__(self, recipe: StageRecipe, threads: int):
+        # the worker's CPU share bounds every thread pool it starts (torch, the embedders)
+        os.environ[THREADS_ENV] = str(threads)
+        for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
+            os.environ[variable] = str(threads)
         try:
             import torch
 

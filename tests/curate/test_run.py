@@ -219,7 +219,7 @@ def test_a_top_level_engine_runs_the_per_shard_stages_on_it(tmp_path):
     from curate.run import ENGINE_KEYS
     from curate.runner import EngineOptions
 
-    assert ENGINE_KEYS == tuple(f.name for f in dataclasses.fields(EngineOptions))
+    assert tuple(f.name for f in dataclasses.fields(EngineOptions)) == ENGINE_KEYS
     config = {
         "store": "s",
         "engine": {"engine": "ray", "num-gpus-per-worker": 1},

@@ -370,3 +370,25 @@ def test_one_seed_per_prompt_is_sent_with_each_request(server, client):
     assert server.requests[-1]["body"]["seed"] == 9
     with pytest.raises(CurateError, match="one per prompt"):
         remote.generate(prompts, sampled, seeds=[1, 2])
+
+
+def test_a_pickled_client_carries_its_settings_never_the_key(client):
+    """What a Ray worker receives: the settings; the key is read from the environment there."""
+    import pickle
+
+    backend = client(max_retries=1)
+    assert backend.generate(SAMPLE_PROMPTS[:1], GREEDY)[0].ok
+    data = pickle.dumps(backend)
+    assert KEY.encode() not in data
+    copy = pickle.loads(data)
+    assert copy.params() == backend.params() and copy.max_retries == 1
+    copy.load()  # connects on its own, with the key from the environment
+    try:
+        assert copy.generate(SAMPLE_PROMPTS[:1], GREEDY)[0].text == (
+            backend.generate(SAMPLE_PROMPTS[:1], GREEDY)[0].text
+        )
+    finally:
+        copy.close()
+    with_password = resolve_backend("openai", "tiny", api_base="http://alice:pw@127.0.0.1:9/v1")
+    with pytest.raises(CurateError, match="credentials"):
+        pickle.dumps(with_password)
