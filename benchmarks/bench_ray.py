@@ -9,6 +9,7 @@ On a GPU machine without ``../shared/data`` (the lent device), sample here and c
 
     python benchmarks/bench_score.py --gpu --dump .bench/conversations.jsonl       # here
     python3 benchmarks/bench_ray.py --gpu --conversations .bench/conversations.jsonl  # there
+    python benchmarks/bench_ray.py --gpu --size tiny --device cpu -n 200       # the script's smoke test
 
 CPU: the data is ingested into a temporary store (not timed); then each stage runs
 on ``local`` and on a local Ray cluster with 1 and 2 workers (``--cpus-per-worker
@@ -131,7 +132,6 @@ def gpu(args) -> list[dict]:
     from curate.score.stage import run_score
     from curate.store import Store
     from scorers.armorm import ArmoRMScorer
-    from tests.conftest import write_jsonl
 
     if args.conversations:
         lines = args.conversations.read_text(encoding="utf-8").splitlines()
@@ -142,34 +142,40 @@ def gpu(args) -> list[dict]:
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         t0 = time.perf_counter()
         texts = [m["content"] for c in pool[:3000] for m in c]
-        tokenizer, reference, _ = build("8b", "cuda", torch.bfloat16, texts)
-        model = Path(tmp) / "ArmoRM-random-8b"
+        dtype = torch.bfloat16 if args.device == "cuda" else torch.float32
+        tokenizer, reference, _ = build(args.size, args.device, dtype, texts)
+        model = Path(tmp) / f"ArmoRM-random-{args.size}"
         reference.config.architectures = ["LlamaForRewardModelWithGating"]
         reference.save_pretrained(model, safe_serialization=True)
         tokenizer.save_pretrained(model)
         del reference
         torch.cuda.empty_cache()
         print(f"checkpoint written in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        write_jsonl(Path(tmp) / "in.jsonl", [{"messages": m} for m in pool])
+        with open(Path(tmp) / "in.jsonl", "w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps({"messages": m}, ensure_ascii=False) + "\n" for m in pool)
         Ingestor(
             [str(Path(tmp) / "in.jsonl")], Path(tmp) / "store", IngestOptions(), workers=0
         ).run()
         store = Store.open(Path(tmp) / "store")
 
         def scorer():
-            return ArmoRMScorer(str(model), key="armorm", max_length=args.max_length)
+            return ArmoRMScorer(
+                str(model), key="armorm", device=args.device, max_length=args.max_length
+            )
 
+        gpus = torch.cuda.device_count() if args.device == "cuda" else 0
+        one = EngineOptions(
+            engine="ray", workers=1, num_gpus_per_worker=1 if gpus else 0, cpus_per_worker=args.cpus
+        )
         runs = {
-            "local (cuda)": lambda: run_score(store, scorer()),
-            "ray, 1 GPU worker": lambda: run_score(
-                store, scorer(), engine=EngineOptions(engine="ray", num_gpus_per_worker=1)
+            f"local ({args.device})": lambda: run_score(store, scorer()),
+            "ray, 1 GPU worker" if gpus else "ray, 1 CPU worker": lambda: run_score(
+                store, scorer(), engine=one
             ),
         }
-        gpus = torch.cuda.device_count()
         if gpus > 1:
-            runs[f"ray, {gpus} GPU workers"] = lambda: run_score(
-                store, scorer(), engine=EngineOptions(engine="ray", num_gpus_per_worker=1)
-            )
+            every = EngineOptions(engine="ray", num_gpus_per_worker=1)  # one worker per GPU
+            runs[f"ray, {gpus} GPU workers"] = lambda: run_score(store, scorer(), engine=every)
         rows = compare(store, "score.armorm", runs)
         for row in rows:
             compute = row["wall_s"] - row["startup_s"]
@@ -184,6 +190,15 @@ def main() -> None:
     parser.add_argument("--conversations", type=Path, default=None)
     parser.add_argument("-n", type=int, default=4000, help="GPU: conversations")
     parser.add_argument("--max-length", type=int, default=4096)
+    parser.add_argument(
+        "--cpus", type=float, default=1.0, help="GPU: --cpus-per-worker of the Ray worker"
+    )
+    parser.add_argument(
+        "--size", default="8b", help="GPU: the random ArmoRM's size (tiny: a smoke test)"
+    )
+    parser.add_argument(
+        "--device", default="cuda", help="GPU: cuda (cpu: a smoke test of the script)"
+    )
     parser.add_argument("--tmp", default=None, help="where the 16 GB checkpoint goes (GPU)")
     parser.add_argument("--json", type=Path, default=None, help="write the results here too")
     args = parser.parse_args()
