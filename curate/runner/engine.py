@@ -85,6 +85,8 @@ class Workers(Protocol):
 
     def describe(self) -> dict[str, Any]: ...
 
+    def close(self, graceful: bool = True) -> None: ...
+
 
 def engine_options(value: EngineOptions | Mapping[str, Any] | str | None) -> EngineOptions:
     """``None``, an engine name, a mapping of :class:`EngineOptions` fields, or the options."""
@@ -124,8 +126,10 @@ def start_workers(
         workers = LocalWorkers(stage())
     try:
         yield workers
-    finally:
-        workers.close()
+    except BaseException:  # a failure or Ctrl-C: stop the workers now, without waiting on them
+        workers.close(graceful=False)
+        raise
+    workers.close()
 
 
 def merge_extras(extras: list[dict[str, Any]]) -> dict[str, Any]:

@@ -61,6 +61,6 @@ class LocalWorkers:
     def describe(self) -> dict[str, Any]:
         return {"name": self.name}
 
-    def close(self) -> None:
+    def close(self, graceful: bool = True) -> None:
         if self.stage.close is not None:
             self.stage.close()

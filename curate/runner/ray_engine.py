@@ -306,9 +306,13 @@ class RayWorkers:
             "units_retried": self.retries,
         }
 
-    def close(self) -> None:
+    def close(self, graceful: bool = True) -> None:
+        """Each worker releases its stage (a backend's connections), then all are stopped.
+
+        Not ``graceful`` (a failure, Ctrl-C): stopped at once; their processes end with them.
+        """
         try:
-            for actor in getattr(self, "actors", []):
+            for actor in getattr(self, "actors", []) if graceful else []:
                 with contextlib.suppress(Exception):  # a dead worker has nothing left to close
                     self.ray.get(actor.close.remote(), timeout=60)
         finally:
