@@ -15,7 +15,9 @@ CPU: the data is ingested into a temporary store (not timed); then each stage ru
 on ``local`` and on a local Ray cluster with 1 and 2 workers (``--cpus-per-worker
 1``), its sidecar removed before each run. *wall* is the whole ``run_score`` /
 ``run_embed`` call: for Ray it includes starting the cluster and each worker loading
-its model (*startup*, also shown alone). Every Ray sidecar is checked byte for byte
+its model (*startup*), the stage's own work (*work*: the manifest's wall time, from
+taking the lock to writing the manifest) and stopping the workers and the cluster
+(*shutdown*, the rest). Every Ray sidecar is checked byte for byte
 against the local one.
 
 GPU: a random ArmoRM of the full 8B size is saved as a checkpoint (safetensors,
@@ -73,6 +75,8 @@ def compare(store, name: str, runs: dict[str, object]) -> list[dict]:
                 "rows": manifest["rows"],
                 "wall_s": round(wall, 2),
                 "startup_s": engine.get("startup_seconds", 0.0),
+                # the stage itself (lock to manifest): wall less start-up and shutting down
+                "work_s": manifest.get("wall_seconds"),
                 "rows_per_s": round(manifest["rows"] / wall, 1),
                 "tokens": manifest.get("counts", {}).get("tokens", 0),
                 "identical": files == reference,
@@ -204,12 +208,16 @@ def main() -> None:
     args = parser.parse_args()
     rows = gpu(args) if args.gpu else cpu(args)
     print(f"\nmachine: {platform.platform()}, {os.cpu_count()} CPUs")
-    print("| stage | engine | rows | wall s | of which startup s | rows/s | same bytes |")
-    print("|---|---|---:|---:|---:|---:|---|")
+    print(
+        "| stage | engine | rows | wall s | startup s | work s | shutdown s | rows/s | same bytes |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
+        shutdown = r["wall_s"] - r["startup_s"] - r["work_s"]
         print(
             f"| {r['stage']} | {r['engine']} | {r['rows']:,} | {r['wall_s']:.1f} | "
-            f"{r['startup_s']:.1f} | {r['rows_per_s']:,.0f} | {'yes' if r['identical'] else 'NO'} |"
+            f"{r['startup_s']:.1f} | {r['work_s']:.1f} | {shutdown:.1f} | {r['rows_per_s']:,.0f} | "
+            f"{'yes' if r['identical'] else 'NO'} |"
         )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))

@@ -57,6 +57,8 @@ class PointwiseJudge:
     """A rubric judge over a backend, with the scorer interface of :mod:`scorers.base`."""
 
     input_columns = ("id", "messages", "lang_user")
+    #: manifest_extra's counts of this run's work (summed over Ray workers)
+    extra_counts = ("calls",)
 
     def __init__(
         self,

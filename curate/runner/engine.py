@@ -12,7 +12,7 @@ Ray cluster, one model load per actor (:mod:`curate.runner.ray_engine`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -132,18 +132,24 @@ def start_workers(
     workers.close()
 
 
-def merge_extras(extras: list[dict[str, Any]]) -> dict[str, Any]:
-    """The workers' ``extra()``: numbers add up (recursively in mappings), else the first's."""
-    out: dict[str, Any] = {}
-    for extra in extras:
-        for key, value in extra.items():
-            if key not in out:
-                out[key] = value
-            elif isinstance(value, Mapping) and isinstance(out[key], Mapping):
-                out[key] = merge_extras([dict(out[key]), dict(value)])
-            elif _number(value) and _number(out[key]):
-                out[key] = out[key] + value
+def merge_extras(extras: list[dict[str, Any]], summed: Sequence[str] = ()) -> dict[str, Any]:
+    """The workers' ``extra()``: the first worker's, with the numbers under ``summed`` added up."""
+    out = dict(extras[0]) if extras else {}
+    for key in summed:
+        values = [extra[key] for extra in extras if key in extra]
+        if values:
+            out[key] = _add(values)
     return out
+
+
+def _add(values: list[Any]) -> Any:
+    """Numbers summed, mappings key by key (recursively); anything else: the first."""
+    if all(_number(v) for v in values):
+        return sum(values)
+    if all(isinstance(v, Mapping) for v in values):
+        keys = dict.fromkeys(k for v in values for k in v)
+        return {k: _add([v[k] for v in values if k in v]) for k in keys}
+    return values[0]
 
 
 def _number(value: Any) -> bool:

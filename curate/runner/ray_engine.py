@@ -284,7 +284,8 @@ class RayWorkers:
 
     # -- after ---------------------------------------------------------------------------
     def extra(self) -> dict[str, Any]:
-        return merge_extras(self._get([actor.extra.remote() for actor in self.actors]))
+        extras = self._get([actor.extra.remote() for actor in self.actors])
+        return merge_extras(extras, self.stage.summed)
 
     def describe(self) -> dict[str, Any]:
         o = self.options

@@ -20,7 +20,8 @@ A per-shard stage can run on another engine (``--engine ray``) when it is given 
 declaration (:class:`Loaded` is the usual one). Each Ray worker calls the recipe once
 and keeps the model; the driver takes the declaration the workers built. So ``counts``
 must need nothing but the finished store (it runs on the driver), and ``extra`` is
-asked of every worker: numbers add up, anything else is the first worker's.
+asked of every worker: under the keys named in ``summed`` numbers add up, anything
+else is the first worker's.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class Stage:
     counts: Callable[[Store], dict[str, Any]] | None = None
     #: more manifest entries, asked for after the work is done
     extra: Callable[[], dict[str, Any]] = field(default=dict)
+    #: keys of ``extra`` that count work (calls made): on several workers their numbers add up
+    summed: Sequence[str] = ()
     #: counts that get a rate in the manifest too (``tokens`` -> ``tokens_per_second``)
     rates: Sequence[str] = ()
     #: compute_shard reports its own progress (per batch); else the runner counts rows per chunk

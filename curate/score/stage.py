@@ -106,6 +106,7 @@ def score_stage(scorer: Any, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Stage:
         chunk_rows=chunk_rows,
         counts=counts,
         extra=scorer.manifest_extra,
+        summed=getattr(scorer, "extra_counts", ()),
         rates=("tokens",),
         reports_progress=True,
     )

@@ -23,15 +23,18 @@ def test_engine_options_and_their_errors():
         engine_options("dask")
 
 
-def test_merge_extras_adds_numbers_and_keeps_the_first_of_the_rest():
+def test_merge_extras_adds_the_counts_and_keeps_the_first_of_the_rest():
+    identity = {"model": "m", "files": 3}  # a number that is not a count: never summed
     merged = merge_extras(
         [
-            {"calls": {"made": 3, "cached": 1}, "objectives": ["a"], "ok": True},
-            {"calls": {"made": 2}, "objectives": ["a"], "ok": False},
+            {"calls": {"made": 3, "cached": 1}, "identity": identity, "ok": True},
+            {"calls": {"made": 2}, "identity": identity, "ok": False},
             {},
-        ]
+        ],
+        summed=("calls",),
     )
-    assert merged == {"calls": {"made": 5, "cached": 1}, "objectives": ["a"], "ok": True}
+    assert merged == {"calls": {"made": 5, "cached": 1}, "identity": identity, "ok": True}
+    assert merge_extras([]) == {}
 
 
 class Component:
