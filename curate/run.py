@@ -13,8 +13,10 @@ The config names the store and, per stage, the options of that stage's command
     select: {per-tag: 50, output: runs/shared/subset}
 
 Stages run in the order ``ingest, embed, tag, score, dedup, select, generate,
-pairs, train`` (dedup after score so that it keeps the best-scored member); a stage
-missing from the config or set to ``false`` is skipped. The last three close the loop
+pairs, train, report`` (dedup after score so that it keeps the best-scored member); a
+stage missing from the config or set to ``false`` is skipped, except ``report``: the
+run ends with ``curate report`` of its store and selection into ``STORE/report.html``
+unless ``report: false`` (or ``report: {output: FILE}`` elsewhere). The last three close the loop
 from a subset to a model::
 
     generate:                       # n answers per prompt of the store, into a new store
@@ -62,7 +64,9 @@ ENGINE_KEYS = (
     "max_retries",
 )
 
-STAGES = ("ingest", "embed", "tag", "score", "dedup", "select", "generate", "pairs", "train")
+STAGES = (
+    "ingest", "embed", "tag", "score", "dedup", "select", "generate", "pairs", "train", "report",
+)  # fmt: skip
 #: the stages a top-level ``engine:`` applies to (their per-shard work)
 ENGINE_STAGES = ("embed", "tag", "score", "generate")
 #: options that name a path, per stage: resolved against the config file's folder
@@ -71,6 +75,7 @@ PATH_OPTIONS = {
     "generate": ("into",),
     "pairs": ("output",),
     "train": ("output",),
+    "report": ("output", "subset"),
 }
 
 
@@ -122,6 +127,8 @@ def plan(config: dict[str, Any], base: Path | None = None) -> list[Step]:
     made: dict[str, str] = {}  # what earlier steps wrote: generated store, select and pairs output
     for stage in STAGES:
         section = config.get(stage)
+        if stage == "report" and section is None:
+            section = {}  # by default: the report of the run's store (and its selection)
         if section is None or section is False:
             continue
         for entry in section if isinstance(section, list) else [section]:
@@ -152,6 +159,11 @@ def plan(config: dict[str, Any], base: Path | None = None) -> list[Step]:
                 made["pairs"] = entry["output"]
             elif stage == "train":
                 steps.append(Step(stage, _train_data(entry, made, path), entry))
+            elif stage == "report":
+                entry.setdefault("output", str(Path(store) / "report.html"))
+                if "select" in made:
+                    entry.setdefault("subset", made["select"])
+                steps.append(Step(stage, store, entry))
             else:
                 steps.append(Step(stage, store, entry))
                 if stage == "select" and "output" in entry:

@@ -56,6 +56,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "select_cmd",
         "Select the best, most diverse conversations per tag, with a report.",
     ),
+    "report": (
+        "curate.cli.html_report",
+        "report",
+        "One self-contained HTML page: what the pool holds and why the subset is what it is.",
+    ),
     "generate": (
         "curate.cli.generate",
         "generate",

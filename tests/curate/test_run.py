@@ -36,7 +36,7 @@ def test_plan_orders_stages_and_resolves_paths(tmp_path):
         "tag": False,
     }
     steps = plan(config, base=tmp_path)
-    assert [s.stage for s in steps] == ["ingest", "embed", "score", "score", "select"]
+    assert [s.stage for s in steps] == ["ingest", "embed", "score", "score", "select", "report"]
     store = str((tmp_path / "s").resolve())
     assert steps[0].inputs == [str(tmp_path / "a.jsonl"), str(tmp_path / "b")]
     assert steps[0].store == store and steps[0].options == {}
@@ -71,7 +71,12 @@ def test_plan_of_the_loop_from_subset_to_model(tmp_path):
         ("pairs", at("samples")),
         ("train", at("pairs")),  # dpo reads the pairs
         ("train", at("subset")),  # sft reads the selection
+        ("report", at("s")),  # by default the run ends with the report of its store ...
     ]
+    assert steps[6].options == {
+        "output": at("s/report.html"),
+        "subset": at("subset"),
+    }  # ... and selection
     assert steps[1].options == {"model": at("sft-model"), "into": at("samples"), "n": 7}
     assert steps[5].options["model"] == "Qwen/Qwen2.5-0.5B"  # a hub id stays as it is
     for step in steps:
@@ -182,16 +187,17 @@ def test_example_configs_plan(tmp_path):
             "dedup",
             "select",
             *(["train"] if name == "gpu.yaml" else []),  # SFT on the subset
+            "report",
         ]
     loop = REPO / "configs" / "loop-gpu.yaml"
     steps = plan(load_config(loop), base=loop.parent)
     for step in steps:
         step_command(step)
-    assert [s.stage for s in steps] == ["generate", "score", "pairs", "train"]
+    assert [s.stage for s in steps] == ["generate", "score", "pairs", "train", "report"]
     assert steps[2].store == steps[0].options["into"]  # pairs reads the generated store
     assert steps[3].store == steps[2].options["output"]  # dpo reads the pairs
     gpu = plan(load_config(REPO / "configs" / "gpu.yaml"), base=REPO / "configs")
-    select = gpu[-2].describe()
+    select = gpu[-3].describe()
     assert "--lang-share" in select and "zh-Hant=0.4,zh-Hans=0.2,ru=0.2,en=0.2" in select
     from curate.embed.embedders import resolve
 
@@ -230,7 +236,9 @@ def test_a_top_level_engine_runs_the_per_shard_stages_on_it(tmp_path):
     }
     steps = plan(config, base=tmp_path)
     on_ray = {"engine": "ray", "num-gpus-per-worker": 1}
-    assert [s.stage for s in steps] == ["embed", "score", "score", "dedup", "generate", "score"]
+    assert [s.stage for s in steps] == [
+        "embed", "score", "score", "dedup", "generate", "score", "report",
+    ]  # fmt: skip
     assert steps[0].options == on_ray
     assert steps[1].options == {"model": "heuristics", "engine": "local", "num-gpus-per-worker": 1}
     assert steps[2].options == {**on_ray, "model": "ArmoRM"}
