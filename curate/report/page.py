@@ -212,10 +212,17 @@ def _map(m: dict[str, Any]) -> str:
     )
 
 
+def _flat(prefix: str, value: Any) -> list[list[Any]]:
+    if isinstance(value, dict):
+        return [row for k, v in value.items() for row in _flat(f"{prefix}{k} ", v)]
+    return [[prefix.strip(), value]]
+
+
 def _judge(j: dict[str, Any]) -> str:
+    """Each judge's calls (made, read from the cache), verdicts and counts, as rows."""
     return "".join(
-        f"<h3>{esc(name)}</h3><pre>{esc(json.dumps(v, indent=1, ensure_ascii=False))}</pre>"
-        for name, v in j.items()
+        f"<h3>{esc(name)}</h3>" + table(_flat("", stats), ["", "count"], {1})
+        for name, stats in j.items()
     )
 
 

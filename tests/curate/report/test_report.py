@@ -14,11 +14,14 @@ from curate.cli import cli
 from curate.dedup.stage import DedupOptions, run_dedup
 from curate.embed.stage import EmbedOptions, run_embed
 from curate.ingest.pipeline import IngestOptions, Ingestor
+from curate.judge.pointwise import PointwiseJudge
+from curate.judge.run import run_judge
 from curate.report.collect import collect
 from curate.score.stage import run_score
 from curate.select.stage import SelectOptions, run_select
 from curate.store import Store
 from curate.tag.stage import run_cluster_tag
+from curate.testing.judges import ScriptedJudge
 from scorers.heuristics import HeuristicScorer
 from taggers.cluster import ClusterParams
 from tests.conftest import write_jsonl
@@ -67,6 +70,8 @@ def curated(tmp_path_factory):
     run_score(st, HeuristicScorer())
     run_embed(st, EmbedOptions())
     run_dedup(st, DedupOptions(threshold=0.98, cross_lingual_threshold=0.98))
+    judge = PointwiseJudge(ScriptedJudge(noise=1.0), st.root, "scripted")
+    run_judge(st, judge)
     run_select(st, SelectOptions(per_tag=5), root / "subset")
     return st, root / "subset"
 
@@ -108,7 +113,11 @@ def test_the_numbers_are_the_store_and_the_selection(curated, tmp_path):
     for figure in FIGURES:
         assert f'id="{figure}"' in html, figure
     assert "http://" not in html and "https://" not in html  # nothing to fetch: opens offline
-    assert "Not shown: no judge ran" in html
+    calls = data["judge"]["score.judge.scripted"]["calls"]
+    assert calls["made"] >= 48 and f'calls made</td><td class="n">{calls["made"]:,}' in html
+    (pair,) = data["scores"]["agreement"]  # heuristics against the judge, by rank
+    assert "score.heuristics" in pair and "score.judge.scripted" in pair
+    assert 'id="fig-score-score-judge-scripted"' in html
 
 
 def test_a_bare_store_says_what_is_missing(tmp_path):
