@@ -47,22 +47,17 @@ where a killed run stopped.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from curate.config import key_values, load_yaml_mapping
 from curate.errors import InputError
+from curate.runner.engine import EngineOptions
 
 #: the engine's options (curate.runner.EngineOptions), as a section or `engine:` spells them
-ENGINE_KEYS = (
-    "engine",
-    "workers",
-    "num_gpus_per_worker",
-    "cpus_per_worker",
-    "ray_address",
-    "max_retries",
-)
+ENGINE_KEYS = tuple(f.name for f in dataclasses.fields(EngineOptions))
 
 STAGES = (
     "ingest", "embed", "tag", "score", "dedup", "select", "generate", "pairs", "train", "report",

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from curate import names
 from curate.runner import is_complete
@@ -88,8 +89,6 @@ def pool(store: Store) -> dict[str, Any]:
 def rejects(store: Store) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for path in sorted((store.root / "rejects").glob("*.parquet")):
-        import pyarrow.parquet as pq
-
         counts.update(pq.read_table(path, columns=["reason"]).column("reason").to_pylist())
     return dict(counts.most_common())
 
@@ -113,8 +112,6 @@ def selection(subset: Path | None) -> dict[str, Any]:
 def selected_ids(subset: Path | None) -> set[str]:
     if subset is None:
         return set()
-    import pyarrow.parquet as pq
-
     return set(pq.read_table(Path(subset) / "subset.parquet", columns=["id"])["id"].to_pylist())
 
 
@@ -268,11 +265,10 @@ def embedding_map(store: Store, chosen: set[str], sample: int = 2000, seed: int 
         tag_sidecar = [find_tags(store)]
     except CurateError:
         tag_sidecar = []
-    points, offset, wanted = [], 0, set(rows.tolist())
-    vectors = []
+    points, vectors, offset = [], [], 0
     for index in range(store.num_shards):
         size = store.shard_rows(index)
-        local = [r - offset for r in range(offset, offset + size) if r in wanted]
+        local = (rows[(rows >= offset) & (rows < offset + size)] - offset).tolist()
         offset += size
         if not local:
             continue

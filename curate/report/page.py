@@ -226,61 +226,6 @@ def _judge(j: dict[str, Any]) -> str:
     )
 
 
-#: the page's sections in order: (anchor, title, the collected key, how it is drawn)
-SECTIONS = [
-    ("sec-pool", "The pool", "pool", lambda d: _pool(d)),
-    ("sec-flags", "Quality flags and rejects", "pool", lambda d: _flags(d)),
-    ("sec-dedup", "Near-duplicates", "dedup", lambda d: _dedup(d)),
-    ("sec-tags", "Tags", "tags", lambda d: _tags(d)),
-    ("sec-scores", "Scores", "scores", lambda d: _scores(d)),
-    ("sec-selection", "Selection accounting", "selection", lambda d: _selection(d)),
-    (
-        "sec-languages",
-        "Languages and scripts: pool and selection",
-        "languages",
-        lambda d: _languages(d),
-    ),
-    ("sec-map", "Embedding map", "map", lambda d: _map(d)),
-    ("sec-judge", "Judge", "judge", lambda d: _judge(d)),
-]
-
-
-def section(title: str, data: dict[str, Any]) -> str:
-    """One section's figures (``title`` as in :data:`SECTIONS`), or the line saying why not.
-
-    What the notebooks display (``IPython.display.HTML``): the page's own figures.
-    """
-    for _anchor, name, _key, draw in SECTIONS:
-        if name == title:
-            return missing(data) or draw(data)
-    raise KeyError(f"no section {title!r}; sections: {[s[1] for s in SECTIONS]}")
-
-
-def render(data: dict[str, Any]) -> str:
-    """The whole page for :func:`curate.report.collect.collect`'s result."""
-    pool = data["pool"]
-    out = [
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{GENERATOR}",
-        f"<title>curate report: {esc(data['store'])}</title><style>{CSS}</style></head><body>",
-        f"<h1>curate report</h1><p>Store <code>{esc(data['store'])}</code>: "
-        f"<b id='pool-rows'>{pool['rows']:,}</b> conversations"
-        + (f"; selection <code>{esc(data['subset'])}</code>" if data["subset"] else "")
-        + ".</p>",
-    ]
-    for anchor, title, key, _draw in SECTIONS:
-        out.append(f"<h2 id='{anchor}'>{esc(title)}</h2>")
-        out.append(section(title, data[key]))
-    light = data
-    if "points" in data["map"]:  # the map's texts are in its figure already
-        keep = ("id", "x", "y", "tag", "lang", "selected")
-        points = [{k: p[k] for k in keep} for p in data["map"]["points"]]
-        light = {**data, "map": {**data["map"], "points": points}}
-    payload = json.dumps(light, ensure_ascii=False).replace("</", "<\\/")
-    out.append(f'<script type="application/json" id="report-data">{payload}</script>')
-    out.append("</body></html>")
-    return "\n".join(out)
-
-
 def _dedup(d: dict[str, Any]) -> str:
     parts = [
         f"<p>{d['groups']:,} groups; {d['rows_in_groups']:,} rows are in a group of two or more.</p>",
@@ -346,6 +291,61 @@ def _selection(s: dict[str, Any]) -> str:
         + table(rows + [["pool", s["rows"]]], ["", "rows"], {1})
         + f"<p>{check}</p>"
     )
+
+
+#: the page's sections in order: (anchor, title, the collected key, how it is drawn)
+SECTIONS = [
+    ("sec-pool", "The pool", "pool", _pool),
+    ("sec-flags", "Quality flags and rejects", "pool", _flags),
+    ("sec-dedup", "Near-duplicates", "dedup", _dedup),
+    ("sec-tags", "Tags", "tags", _tags),
+    ("sec-scores", "Scores", "scores", _scores),
+    ("sec-selection", "Selection accounting", "selection", _selection),
+    (
+        "sec-languages",
+        "Languages and scripts: pool and selection",
+        "languages",
+        _languages,
+    ),
+    ("sec-map", "Embedding map", "map", _map),
+    ("sec-judge", "Judge", "judge", _judge),
+]
+
+
+def section(title: str, data: dict[str, Any]) -> str:
+    """One section's figures (``title`` as in :data:`SECTIONS`), or the line saying why not.
+
+    What the notebooks display (``IPython.display.HTML``): the page's own figures.
+    """
+    for _anchor, name, _key, draw in SECTIONS:
+        if name == title:
+            return missing(data) or draw(data)
+    raise KeyError(f"no section {title!r}; sections: {[s[1] for s in SECTIONS]}")
+
+
+def render(data: dict[str, Any]) -> str:
+    """The whole page for :func:`curate.report.collect.collect`'s result."""
+    pool = data["pool"]
+    out = [
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{GENERATOR}",
+        f"<title>curate report: {esc(data['store'])}</title><style>{CSS}</style></head><body>",
+        f"<h1>curate report</h1><p>Store <code>{esc(data['store'])}</code>: "
+        f"<b id='pool-rows'>{pool['rows']:,}</b> conversations"
+        + (f"; selection <code>{esc(data['subset'])}</code>" if data["subset"] else "")
+        + ".</p>",
+    ]
+    for anchor, title, key, _draw in SECTIONS:
+        out.append(f"<h2 id='{anchor}'>{esc(title)}</h2>")
+        out.append(section(title, data[key]))
+    light = data
+    if "points" in data["map"]:  # the map's texts are in its figure already
+        keep = ("id", "x", "y", "tag", "lang", "selected")
+        points = [{k: p[k] for k in keep} for p in data["map"]["points"]]
+        light = {**data, "map": {**data["map"], "points": points}}
+    payload = json.dumps(light, ensure_ascii=False).replace("</", "<\\/")
+    out.append(f'<script type="application/json" id="report-data">{payload}</script>')
+    out.append("</body></html>")
+    return "\n".join(out)
 
 
 def _sources_by_language(sources: dict[str, dict[str, int]]) -> str:

@@ -50,12 +50,10 @@ def _run(store: Store, workers: Workers, overwrite: bool, progress: Progress | N
             if progress is not None:
                 progress(int(manifest.get("rows", 0)), 0)
             return StageResult(stage.name, manifest, already_done=True)
-        if stage.compute_all is not None:
+        if stage.compute_all is not None:  # whole-store stages run here (LocalWorkers)
             writer.write_all(stage.compute_all(store, progress))
-            engine: dict[str, Any] = {"name": "local"}
         else:
             workers.run_shards(store, writer, progress)
-            engine = workers.describe()
         counts = stage.counts(store) if stage.counts is not None else {"rows": store.num_rows()}
         counts.setdefault("rows", store.num_rows())
         wall = time.perf_counter() - started
@@ -64,6 +62,10 @@ def _run(store: Store, workers: Workers, overwrite: bool, progress: Progress | N
             for key in ("rows", *stage.rates)
         }
         manifest = writer.finish(
-            counts, wall_seconds=round(wall, 3), engine=engine, **rates, **workers.extra()
+            counts,
+            wall_seconds=round(wall, 3),
+            engine=workers.describe(),
+            **rates,
+            **workers.extra(),
         )
     return StageResult(stage.name, manifest, rebuilt_stale=writer.rebuilt_stale)
