@@ -11,6 +11,7 @@ tag (LLM, raw)        ``tag.<tagger>.raw``         ``tags_raw``, ``tag_status`` 
 tag                   ``tag.<tagger>``             ``tags``, ``tag_primary`` ...
 score                 ``score.<key>``              ``<prefix>_score``, ``<prefix>_status``
 dedup                 ``dedup``                    ``dup_group``, ``dup_keep`` ...
+decontaminate         ``decontaminate``            ``contaminated``, ``contam_item`` ...
 judge (tag clusters)  ``score.judge.<name>``       ``judge_<name>_score``, ``_rank`` ...
 judge (prompt groups) ``judge.<name>.prompts``     the same columns (select skips it)
 ====================  ===========================  ==================================
@@ -31,6 +32,7 @@ TAG = "tag."
 SCORE = "score."
 RAW = ".raw"
 DEDUP = "dedup"
+DECONTAMINATE = "decontaminate"
 SIDECAR_MANIFEST = "sidecar."
 
 

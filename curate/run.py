@@ -12,8 +12,10 @@ The config names the store and, per stage, the options of that stage's command
     dedup: {threshold: 0.9}
     select: {per-tag: 50, output: runs/shared/subset}
 
-Stages run in the order ``ingest, embed, tag, score, dedup, select, generate,
-pairs, train, report`` (dedup after score so that it keeps the best-scored member); a
+Stages run in the order ``ingest, embed, tag, score, dedup, decontaminate, select,
+generate, pairs, train, report`` (dedup after score so that it keeps the best-scored
+member; ``decontaminate: {against: [benchmark files]}`` before select, which leaves
+the rows it marks out); a
 stage missing from the config or set to ``false`` is skipped, except ``report``: the
 run ends with ``curate report`` of its store and selection into ``STORE/report.html``
 unless ``report: false`` (or ``report: {output: FILE}`` elsewhere). The last three close the loop
@@ -60,12 +62,14 @@ from curate.runner.engine import EngineOptions
 ENGINE_KEYS = tuple(f.name for f in dataclasses.fields(EngineOptions))
 
 STAGES = (
-    "ingest", "embed", "tag", "score", "dedup", "select", "generate", "pairs", "train", "report",
+    "ingest", "embed", "tag", "score", "dedup", "decontaminate", "select", "generate", "pairs",
+    "train", "report",
 )  # fmt: skip
 #: the stages a top-level ``engine:`` applies to (their per-shard work)
 ENGINE_STAGES = ("embed", "tag", "score", "generate")
 #: options that name a path, per stage: resolved against the config file's folder
 PATH_OPTIONS = {
+    "decontaminate": ("against",),
     "select": ("output",),
     "generate": ("into",),
     "pairs": ("output",),
@@ -132,7 +136,10 @@ def plan(config: dict[str, Any], base: Path | None = None) -> list[Step]:
                 entry = with_engine(entry, engine)
             for key in PATH_OPTIONS.get(stage, ()):
                 if key in entry:
-                    entry[key] = path(entry[key])
+                    value = entry[key]
+                    entry[key] = (
+                        [path(v) for v in value] if isinstance(value, list) else path(value)
+                    )
             if stage in ("generate", "train") and (base / str(entry.get("model", ""))).exists():
                 entry["model"] = path(entry["model"])  # a model folder beside the config
             if stage == "ingest":

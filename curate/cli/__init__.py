@@ -51,6 +51,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "dedup",
         "Group near-duplicates (FAISS) and mark the best member to keep.",
     ),
+    "decontaminate": (
+        "curate.cli.decontaminate",
+        "decontaminate",
+        "Mark rows that copy, convert, translate or quote a benchmark item.",
+    ),
     "select": (
         "curate.cli.select",
         "select_cmd",

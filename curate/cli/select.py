@@ -97,6 +97,11 @@ from curate.cli.options import (
     "e.g. zh-Hant=0.4,ru=0.3.",
 )
 @click.option("--include-duplicates", is_flag=True, help="Let rows that dedup dropped compete too.")
+@click.option(
+    "--include-contaminated",
+    is_flag=True,
+    help="Let rows that `curate decontaminate` marked as holding a benchmark item compete too.",
+)
 @output_format_option("subset.jsonl")
 @click.option(
     "--hf", is_flag=True, help="Also write a Hugging Face datasets folder (needs `datasets`)."
@@ -128,6 +133,7 @@ def select_cmd(
     embeddings,
     lang_shares,
     include_duplicates,
+    include_contaminated,
     fmt,
     hf,
     seed,
@@ -137,7 +143,8 @@ def select_cmd(
     """Select the best, most diverse conversations of STORE per tag into OUTPUT.
 
     Writes subset.jsonl, subset.parquet (with bucket, rank, combined score and
-    reason per row) and report.json. Rows dropped by dedup never enter; of the
+    reason per row) and report.json. Rows dropped by dedup, and rows that
+    decontaminate marked, never enter; of the
     answers to one prompt only the best --per-prompt do (default 1); scores are
     standardized within each tag and combined by --weights. OUTPUT is never the
     store or a folder inside or above it; --overwrite replaces only the files an
@@ -169,6 +176,7 @@ def select_cmd(
         embeddings=embeddings,
         lang_shares=shares,
         include_duplicates=include_duplicates,
+        include_contaminated=include_contaminated,
         output_format=fmt,
         hf=hf,
         seed=seed,
@@ -207,7 +215,8 @@ def select_cmd(
     )
     console.print(
         f"tags: {report['tags']['with_selection']:,} of {report['tags']['total']:,} covered; "
-        f"excluded: {excluded or 'none'}; languages: {langs}; weights: {report['weights']}; dedup {report['dedup']}"
+        f"excluded: {excluded or 'none'}; languages: {langs}; weights: {report['weights']}; dedup {report['dedup']}; "
+        f"decontamination {report['decontamination']}"
     )
     pool, chosen = report["prompts"]["pool"], report["prompts"]["selected"]
     console.print(

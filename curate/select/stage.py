@@ -26,7 +26,8 @@ or one that holds a selection: never the store, a folder inside or above it, or
 the current directory.
 
 **Eligibility** before any ranking: rows that dedup marked as dropped never enter
-(unless ``include_duplicates``); rows without a tag have no bucket; rows with fewer
+(unless ``include_duplicates``), nor do rows that ``curate decontaminate`` marked as
+holding a benchmark item (unless ``include_contaminated``); rows without a tag have no bucket; rows with fewer
 than ``min_turns`` user turns are left out. Then, of the answers to one prompt (rows
 that share a ``prompt_id``: DESIGN.md, "Prompt groups") only the best ``per_prompt``
 (default 1) stay, compared by the combined score's weights over scores standardized
@@ -98,6 +99,7 @@ class SelectOptions:
     embeddings: str | None = None
     lang_shares: dict[str, float] = field(default_factory=dict)
     include_duplicates: bool = False
+    include_contaminated: bool = False
     output_format: str = "messages"  # messages | sharegpt
     hf: bool = False
     seed: int | None = None  # None: ties go to the smaller id; else to the smaller hash(seed, id)
@@ -324,6 +326,16 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
     has_dedup = dedup_state == "complete"
     if has_dedup:
         sidecars.append(names.DEDUP)
+    contamination_state = sidecar_state(store, names.DECONTAMINATE)
+    if contamination_state == "stale":
+        raise CurateError(
+            f"the decontaminate result of {store.root} is stale: "
+            f"{', '.join(stale_inputs(store, names.DECONTAMINATE))} changed after it ran; run "
+            f"`curate decontaminate {store.root} --against ...` again first"
+        )
+    has_contamination = contamination_state == "complete"
+    if has_contamination:
+        sidecars.append(names.DECONTAMINATE)
     source = None
     if options.tau is not None:
         from curate.embed.stage import find_embeddings
@@ -355,6 +367,10 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
         dropped = ~table.column("dup_keep").to_numpy(zero_copy_only=False).astype(bool)
         excluded["dedup"] = int((dropped & eligible).sum())
         eligible &= ~dropped
+    if has_contamination and not options.include_contaminated:
+        marked = table.column("contaminated").to_numpy(zero_copy_only=False).astype(bool)
+        excluded["contaminated"] = int((marked & eligible).sum())
+        eligible &= ~marked
     if options.min_turns:
         few = table.column("n_turns").to_numpy(zero_copy_only=False) < options.min_turns
         excluded["min_turns"] = int((few & eligible).sum())
@@ -537,6 +553,11 @@ def build_report(
         else (
             "ignored (--include-duplicates)" if has_dedup else "not run: near-duplicates may remain"
         ),
+        "decontamination": (
+            "applied" if not options.include_contaminated else "ignored (--include-contaminated)"
+        )
+        if names.DECONTAMINATE in (store.sidecars() if hasattr(store, "sidecars") else [])
+        else "not run: benchmark items may remain",
         "rows": n,
         "selected": int(len(selection)),
         "stop": selection.stop,
