@@ -12,7 +12,8 @@ A window whose first and last tokens belong to different rows is dropped.
 an item) gives its distinct windows of ``n`` tokens per stream (``cjk`` characters,
 ``word`` tokens). A segment with fewer than ``n`` but at least ``min`` tokens gives its
 windows of ``min`` tokens instead; a shorter one gives none (it is left to the
-embeddings). Keys are sorted, with the segments that hold each (CSR postings).
+embeddings); a short *reference answer* gives none (a span such as a name or a date
+would match every row that mentions it). Keys are sorted, with the segments that hold each (CSR postings).
 Windows that occur in more than ``max_postings`` segments are boilerplate of the
 benchmark itself and are left out of the index and of the segments' totals.
 
@@ -100,7 +101,8 @@ class Overlaps:
 class NgramIndex:
     """The benchmark segments' windows, sorted, with their segments (see the module docstring)."""
 
-    def __init__(self, tokens: Tokens, spec: NgramSpec):
+    def __init__(self, tokens: Tokens, spec: NgramSpec, short: np.ndarray | None = None):
+        """``short``: per segment, whether it may use the short windows (default all)."""
         self.spec = spec
         n_segments = tokens.n_rows
         pairs_hash, pairs_segment = [], []
@@ -110,7 +112,8 @@ class NgramIndex:
             n, least = spec.lengths(name)
             counts = tokens.counts(name)
             windows = Windows(tokens.stream(name))
-            for k, wanted in ((n, counts >= n), (least, (counts >= least) & (counts < n))):
+            may = np.ones(n_segments, dtype=bool) if short is None else np.asarray(short, bool)
+            for k, wanted in ((n, counts >= n), (least, (counts >= least) & (counts < n) & may)):
                 if not wanted.any():
                     continue
                 h, seg = windows.of_length(k, wanted)

@@ -271,7 +271,8 @@ def build_matcher(store: Store, options: DecontaminateOptions) -> tuple[Matcher,
         from curate.decontaminate.tokens import tokenize
 
         spec = NgramSpec(options.word_n, options.word_min, options.cjk_n, options.cjk_min)
-        ngrams = NgramIndex(tokenize(bench.segment_texts), spec)
+        # short windows for prompts only: a short reference answer (a name, a date) is no item
+        ngrams = NgramIndex(tokenize(bench.segment_texts), spec, short=bench.segment_part == 0)
         params.update(
             {
                 k: getattr(options, k)
