@@ -96,7 +96,7 @@ def ngram_grid(store, bench_files, lab, root: Path) -> list[dict]:
     kinds, items, halves, _ = lab
     bench = read_benchmarks([str(p) for p in bench_files], store.root)
     table = store.read(columns=["messages"])
-    texts, rows, n = message_texts(table.column("messages"))
+    texts, rows, n, _ = message_texts(table.column("messages"))
     pool = tokenize(texts, rows, n)
     segments = tokenize(bench.segment_texts)
     out = []

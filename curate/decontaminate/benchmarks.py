@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from curate.decontaminate.tokens import message_texts
 from curate.errors import InputError, StageConflict
@@ -38,7 +37,6 @@ from curate.store.manifest import fingerprint
 CACHE_DIR = "benchmarks"
 #: fields of a benchmark record that name its item, first found wins
 ID_KEYS = ("question_id", "qa_id", "id", "uid", "qid", "task_id", "problem_id", "idx", "index")
-PARTS = ("prompt", "reference")
 
 
 @dataclass
@@ -130,12 +128,10 @@ def read_benchmarks(against: list[str], root: Path) -> Benchmarks:
         item_file.append(np.full(n, k, dtype=np.int64))
         item_id.append(np.array(_item_ids(table), dtype=object))
         item_lang.append(table.column("lang").to_numpy(zero_copy_only=False).astype(object))
-        contents, rows, _ = message_texts(table.column("messages"))
-        roles = pc.struct_field(pc.list_flatten(table.column("messages").combine_chunks()), "role")
-        roles = roles.filter(pc.not_equal(pc.fill_null(roles, ""), "system"))
+        contents, rows, _, answers = message_texts(table.column("messages"))
         texts.append(contents)
         seg_item.append(rows + offset)
-        seg_part.append(pc.equal(roles, "assistant").to_numpy(zero_copy_only=False).astype(np.int8))
+        seg_part.append(answers.astype(np.int8))
         offset += n
     return Benchmarks(
         files,

@@ -167,7 +167,7 @@ class Matcher:
         found = []  # (rows, items, method, part, overlap)
         bench = self.benchmarks
         if self.ngrams is not None:
-            texts, rows, _ = message_texts(shard.column("messages"))
+            texts, rows, _, _ = message_texts(shard.column("messages"))
             hits = self.ngrams.overlaps(tokenize(texts, rows, n), self.min_overlap)
             stream = self.ngrams.segment_stream[hits.segments]
             items = bench.segment_item[hits.segments]

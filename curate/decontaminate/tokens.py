@@ -192,8 +192,11 @@ def tokenize(
     return Tokens(cjk, word, n_rows)
 
 
-def message_texts(messages: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, np.ndarray, int]:
-    """The non-system turns of a ``messages`` column as (texts, row of each text, rows)."""
+def message_texts(
+    messages: pa.ChunkedArray | pa.Array,
+) -> tuple[pa.Array, np.ndarray, int, np.ndarray]:
+    """The non-system turns of a ``messages`` column: (texts, row of each text, rows,
+    whether each text is an assistant turn)."""
     if isinstance(messages, pa.ChunkedArray):
         messages = messages.combine_chunks()
     n = len(messages)
@@ -202,4 +205,5 @@ def message_texts(messages: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, np.nd
     roles = pc.fill_null(pc.struct_field(flat, "role"), "")
     keep = pc.not_equal(roles, "system").to_numpy(zero_copy_only=False)
     contents = pc.struct_field(flat, "content").filter(pa.array(keep))
-    return contents, parents[keep], n
+    assistant = pc.equal(roles, "assistant").to_numpy(zero_copy_only=False)[keep]
+    return contents, parents[keep], n, assistant

@@ -450,6 +450,7 @@ def _select(store: Store, options: SelectOptions, output: Path, overwrite: bool)
         weights,
         tag_sidecar,
         has_dedup,
+        has_contamination,
         excluded,
         n,
         lang,
@@ -496,6 +497,7 @@ def build_report(
     weights,
     tag_sidecar,
     has_dedup,
+    has_contamination,
     excluded,
     n,
     lang,
@@ -556,7 +558,7 @@ def build_report(
         "decontamination": (
             "applied" if not options.include_contaminated else "ignored (--include-contaminated)"
         )
-        if names.DECONTAMINATE in (store.sidecars() if hasattr(store, "sidecars") else [])
+        if has_contamination
         else "not run: benchmark items may remain",
         "rows": n,
         "selected": int(len(selection)),
