@@ -180,11 +180,12 @@ def test_example_configs_plan(tmp_path):
         assert [s.stage for s in steps] == [
             "ingest",
             "embed",
-            *(["embed"] if name == "shared-cpu.yaml" else []),  # user turns for the tagger
+            "embed",  # user turns, for the cluster tagger (CPU) or decontaminate (GPU)
             "tag",
             "score",
             *(["score"] if name == "gpu.yaml" else []),
             "dedup",
+            "decontaminate",
             "select",
             *(["train"] if name == "gpu.yaml" else []),  # SFT on the subset
             "report",
