@@ -15,6 +15,9 @@ CJK_N = 10
 CJK_MIN = 6
 #: the share of a segment's n-grams a row must hold to count as contaminated
 MIN_OVERLAP = 0.5
+#: ...and at least this many of them (all, for a segment with fewer): one shared 5-gram
+#: of a six-word prompt is a stock phrase ("what are the benefits of"), not a copy
+MIN_SHARED = 3
 #: cosine thresholds of the embedding method (the pool's embedder and text mode)
 THRESHOLD = 0.9
 CROSS_LINGUAL_THRESHOLD = "en/ru=0.825,en/zh=0.875,ru/zh=0.825,zh-Hans/zh-Hant=0.8,*=0.875"

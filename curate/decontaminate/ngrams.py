@@ -13,14 +13,17 @@ an item) gives its distinct windows of ``n`` tokens per stream (``cjk`` characte
 ``word`` tokens). A segment with fewer than ``n`` but at least ``min`` tokens gives its
 windows of ``min`` tokens instead; a shorter one gives none (it is left to the
 embeddings); a short *reference answer* gives none (a span such as a name or a date
-would match every row that mentions it). Keys are sorted, with the segments that hold each (CSR postings).
+would match every row that mentions it); nor does a window that is mostly numbers. Keys are sorted, with the segments that hold each (CSR postings).
 Windows that occur in more than ``max_postings`` segments are boilerplate of the
 benchmark itself and are left out of the index and of the segments' totals.
 
 **Matching.** The pool's windows of the lengths in use are looked up (a 16 MB bitmap of
 the keys' top 24 bits first, so only ~1 in 10 windows reaches the binary search).
 The **overlap** of a row with a segment is the share of the segment's windows found in
-the row: 1.0 for a verbatim copy, or for an item quoted inside a longer prompt.
+the row: 1.0 for a verbatim copy, or for an item quoted inside a longer prompt. A match
+also shares at least ``min_shared`` windows (all of them, for a segment that has fewer):
+half of a six-word prompt's two 5-grams is one phrase such as "what are the benefits
+of", which generic prompts share.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from curate.decontaminate import MIN_SHARED
 from curate.decontaminate.tokens import STREAMS, Stream, Tokens, mix64
 
 _B = 0x9E3779B97F4A7C15 | 1
@@ -46,6 +50,7 @@ class NgramSpec:
     word_min: int
     cjk_n: int
     cjk_min: int
+    min_shared: int = MIN_SHARED  # windows a match shares at least (all, if the segment has fewer)
     max_postings: int = 256
 
     def lengths(self, stream: str) -> tuple[int, int]:
@@ -72,8 +77,11 @@ class Windows:
             np.cumsum(stream.hashes * _powers(_B, t), out=self.sums[1:])
         self.inverse = _powers(_B_INV, t)
 
-    def of_length(self, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(hash, row) of every window of ``k`` tokens within one row [of ``rows`` only]."""
+    def of_length(
+        self, k: int, rows: np.ndarray | None = None, wordy: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(hash, row) of every window of ``k`` tokens within one row [of ``rows`` only]
+        [``wordy``: only windows whose tokens are at least half words, not numbers]."""
         t = len(self.stream)
         if t < k:
             return np.zeros(0, np.uint64), np.zeros(0, np.int64)
@@ -81,6 +89,10 @@ class Windows:
         start = np.flatnonzero(r[: t - k + 1] == r[k - 1 :])
         if rows is not None:
             start = start[rows[r[start]]]
+        if wordy and self.stream.words is not None:
+            words = np.zeros(t + 1, dtype=np.int64)
+            np.cumsum(self.stream.words, out=words[1:])
+            start = start[2 * (words[start + k] - words[start]) >= k]
         h = (self.sums[start + k] - self.sums[start]) * self.inverse[start]
         return mix64(h ^ np.uint64((k * _LENGTH) % (1 << 64))), r[start]
 
@@ -116,7 +128,7 @@ class NgramIndex:
             for k, wanted in ((n, counts >= n), (least, (counts >= least) & (counts < n) & may)):
                 if not wanted.any():
                     continue
-                h, seg = windows.of_length(k, wanted)
+                h, seg = windows.of_length(k, wanted, wordy=True)
                 pairs_hash.append(h)
                 pairs_segment.append(seg)
                 per_stream[s] += np.bincount(seg, minlength=n_segments)
@@ -186,6 +198,7 @@ class NgramIndex:
             np.repeat(rows, counts) * n_segments + segments, return_counts=True
         )
         rows, segments = pair // n_segments, pair % n_segments
-        overlap = (shared / self.segment_windows[segments]).astype(np.float32)
-        keep = overlap >= minimum
+        total = self.segment_windows[segments]
+        overlap = (shared / total).astype(np.float32)
+        keep = (overlap >= minimum) & (shared >= np.minimum(total, self.spec.min_shared))
         return Overlaps(rows[keep], segments[keep], overlap[keep], shared[keep])

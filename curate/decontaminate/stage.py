@@ -43,6 +43,7 @@ from curate.decontaminate import (
     MARGIN_FLOOR,
     METHODS,
     MIN_OVERLAP,
+    MIN_SHARED,
     THRESHOLD,
     WORD_MIN,
     WORD_N,
@@ -83,6 +84,12 @@ class DecontaminateOptions:
         MIN_OVERLAP,
         "Share of a benchmark segment's n-grams a row must hold to count as contaminated.",
         type=click.FloatRange(0.0, 1.0, min_open=True),
+    )
+    min_shared: int = option(
+        MIN_SHARED,
+        "A match also shares at least this many n-grams with the segment (all of them, "
+        "for a segment that has fewer).",
+        type=click.IntRange(min=1),
     )
     word_n: int = option(WORD_N, "Words per n-gram (non-CJK text).", type=click.IntRange(min=1))
     word_min: int = option(
@@ -270,13 +277,15 @@ def build_matcher(store: Store, options: DecontaminateOptions) -> tuple[Matcher,
         from curate.decontaminate.ngrams import NgramIndex, NgramSpec
         from curate.decontaminate.tokens import tokenize
 
-        spec = NgramSpec(options.word_n, options.word_min, options.cjk_n, options.cjk_min)
+        spec = NgramSpec(
+            options.word_n, options.word_min, options.cjk_n, options.cjk_min, options.min_shared
+        )
         # short windows for prompts only: a short reference answer (a name, a date) is no item
         ngrams = NgramIndex(tokenize(bench.segment_texts), spec, short=bench.segment_part == 0)
         params.update(
             {
                 k: getattr(options, k)
-                for k in ("word_n", "word_min", "cjk_n", "cjk_min", "min_overlap")
+                for k in ("word_n", "word_min", "cjk_n", "cjk_min", "min_overlap", "min_shared")
             }
         )
         summary["ngram_index"] = {

@@ -10,7 +10,9 @@ Two streams of tokens come out of every text:
           conversion give the same tokens.
 ``word``  each maximal run of letters, digits and combining marks of any other script
           (Latin, Cyrillic, ...), lowercased, full-width forms folded to ASCII, ``ё``
-          to ``е``.
+          to ``е``. Each token also says whether it holds a letter: the index leaves
+          out windows that are mostly numbers (``1, 2, 3, ... 10``), which any list of
+          numbers shares.
 
 Everything else (spaces, punctuation, symbols, emoji) separates tokens and is dropped,
 so a copy with other punctuation, spacing or character width still matches.
@@ -32,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 LUT_SIZE = 0x30000  # BMP + SIP (CJK extension B); higher code points separate tokens
-SEP, WORD, CJK = 0, 1, 2
+SEP, WORD, CJK, DIGIT = 0, 1, 2, 3  # DIGIT: a word character that is not a letter
 STREAMS = ("cjk", "word")
 
 _HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FFFD))
@@ -70,19 +72,20 @@ def _han_fold() -> dict[int, int]:
 
 @lru_cache(maxsize=1)
 def tables() -> tuple[np.ndarray, np.ndarray]:
-    """(fold, kind): code point -> folded code point, and -> SEP / WORD / CJK."""
+    """(fold, kind): code point -> folded code point, and -> SEP / WORD / CJK / DIGIT."""
     fold = np.arange(LUT_SIZE, dtype=np.uint32)
     kind = np.zeros(LUT_SIZE, dtype=np.uint8)
     for cp in range(0x30, 0x3400):
         ch = chr(cp)
-        if unicodedata.category(ch)[0] in "LNM":
-            kind[cp] = WORD
+        category = unicodedata.category(ch)[0]
+        if category in "LNM":
+            kind[cp] = DIGIT if category == "N" else WORD
             low = ch.lower()
             if len(low) == 1:
                 fold[cp] = ord(low)
     for cp in range(0xFF10, 0xFF5B):  # full-width digits and Latin letters
         if chr(cp).isalnum():
-            kind[cp] = WORD
+            kind[cp] = DIGIT if chr(cp).isdigit() else WORD
             fold[cp] = ord(chr(cp - 0xFEE0).lower())
     fold[ord("ё")] = fold[ord("Ё")] = ord("е")
     for lo, hi in _KANA_HANGUL:
@@ -107,10 +110,14 @@ def fold_text(text: str) -> str:
 
 @dataclass
 class Stream:
-    """Tokens of one kind: ``hashes[t]`` and the row ``rows[t]`` it belongs to (non-decreasing)."""
+    """Tokens of one kind: ``hashes[t]`` and the row ``rows[t]`` it belongs to (non-decreasing).
+
+    ``words[t]``: whether token ``t`` holds a letter (not a number alone); None: all do.
+    """
 
     hashes: np.ndarray  # uint64
     rows: np.ndarray  # int64
+    words: np.ndarray | None = None  # bool
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -176,7 +183,7 @@ def tokenize(
     at = np.flatnonzero(kind == CJK)
     cjk = Stream(mix64(folded[at] ^ _STREAM_SALT["cjk"]), row_of[at])
 
-    is_word = kind == WORD
+    is_word = (kind == WORD) | (kind == DIGIT)
     begins = is_word.copy()
     begins[1:] &= ~is_word[:-1] | text_start[1:]
     chars = np.flatnonzero(is_word)
@@ -188,7 +195,10 @@ def tokenize(
     char_hashes = mix64(folded[chars] * _POSITION + position)
     sums = np.add.reduceat(char_hashes, first)
     lengths = np.diff(np.append(first, len(chars))).astype(np.uint64)
-    word = Stream(mix64((sums + lengths * _M1) ^ _STREAM_SALT["word"]), row_of[chars[first]])
+    letters = np.add.reduceat((kind[chars] == WORD).astype(np.int64), first) > 0
+    word = Stream(
+        mix64((sums + lengths * _M1) ^ _STREAM_SALT["word"]), row_of[chars[first]], letters
+    )
     return Tokens(cjk, word, n_rows)
 
 

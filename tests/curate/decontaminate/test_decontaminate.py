@@ -73,6 +73,26 @@ def test_windows_never_span_two_rows_and_short_segments_use_short_windows():
     assert got[(2, 1)] == 1.0  # 5 words: windows of word_min
 
 
+def test_a_generic_phrase_or_a_list_of_numbers_is_no_match():
+    """Half of a six-word prompt's two windows is one stock phrase; numbers are no words."""
+    short = "What are the benefits of exercising?"  # two 5-grams
+    numbers = "let array = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];"
+    code = "def is_prime(n): return n > 1 and all(n % i for i in range(2, n))"
+    rows = [
+        "What are the benefits of owning a cat?",  # shares one of the two windows
+        "Count: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11.",
+        f"Is this right? {short}",
+        f"Please review: {code}",
+    ]
+    got = overlaps([short, numbers, code], rows, minimum=0.5)
+    assert (0, 0) not in got and (1, 1) not in got
+    assert got[(2, 0)] == 1.0 and got[(3, 2)] == 1.0
+    index = NgramIndex(tokenize([short, numbers, code]), SPEC)
+    assert index.matchable().tolist() == [True, False, True]  # numbers: left to embeddings
+    loose = NgramIndex(tokenize([short]), NgramSpec(8, 5, 10, 6, min_shared=1))
+    assert len(loose.overlaps(tokenize(rows[:1]), 0.5)) == 1  # what min_shared prevents
+
+
 def _store(tmp_path, records, name="store"):
     write_jsonl(tmp_path / f"{name}.jsonl", records)
     Ingestor(
