@@ -102,7 +102,7 @@ def ngram_grid(store, bench_files, lab, root: Path) -> list[dict]:
     out = []
     for word_n, cjk_n in ((5, 6), (8, 10), (10, 13), (13, 16)):
         spec = NgramSpec(word_n, min(word_n, 5), cjk_n, min(cjk_n, 6))
-        index = NgramIndex(segments, spec, short=bench.segment_part == 0)
+        index = NgramIndex(segments, spec, references=bench.segment_part == 1)
         hits = index.overlaps(pool, 0.05)
         for tau in (0.3, 0.5, 0.7, 0.9):
             keep = hits.overlap >= tau

@@ -12,8 +12,11 @@ A window whose first and last tokens belong to different rows is dropped.
 an item) gives its distinct windows of ``n`` tokens per stream (``cjk`` characters,
 ``word`` tokens). A segment with fewer than ``n`` but at least ``min`` tokens gives its
 windows of ``min`` tokens instead; a shorter one gives none (it is left to the
-embeddings); a short *reference answer* gives none (a span such as a name or a date
-would match every row that mentions it); nor does a window that is mostly numbers. Keys are sorted, with the segments that hold each (CSR postings).
+embeddings). A *reference answer* gives windows only when it holds at least ``2 n``
+tokens: a shorter one is a span such as a name (富蘭克林德拉諾羅斯福), a date or a stock
+phrase ("I'm so hungry I could eat a horse"), which unrelated rows mention. Nor is a
+window that is mostly numbers indexed. Keys are sorted, with the segments that hold
+each (CSR postings).
 Windows that occur in more than ``max_postings`` segments are boilerplate of the
 benchmark itself and are left out of the index and of the segments' totals.
 
@@ -39,6 +42,7 @@ _B = 0x9E3779B97F4A7C15 | 1
 _B_INV = pow(_B, -1, 1 << 64)
 _LENGTH = 0xD6E8FEB86659FD93
 FILTER_BITS = 24
+REFERENCE_FACTOR = 2  # a reference answer is indexed from 2 n tokens on
 _SHIFT = np.uint64(64 - FILTER_BITS)
 
 
@@ -113,8 +117,8 @@ class Overlaps:
 class NgramIndex:
     """The benchmark segments' windows, sorted, with their segments (see the module docstring)."""
 
-    def __init__(self, tokens: Tokens, spec: NgramSpec, short: np.ndarray | None = None):
-        """``short``: per segment, whether it may use the short windows (default all)."""
+    def __init__(self, tokens: Tokens, spec: NgramSpec, references: np.ndarray | None = None):
+        """``references``: per segment, whether it is a reference answer (default none)."""
         self.spec = spec
         n_segments = tokens.n_rows
         pairs_hash, pairs_segment = [], []
@@ -124,8 +128,10 @@ class NgramIndex:
             n, least = spec.lengths(name)
             counts = tokens.counts(name)
             windows = Windows(tokens.stream(name))
-            may = np.ones(n_segments, dtype=bool) if short is None else np.asarray(short, bool)
-            for k, wanted in ((n, counts >= n), (least, (counts >= least) & (counts < n) & may)):
+            answer = np.zeros(n_segments, bool) if references is None else np.asarray(references)
+            full = (counts >= n) & (~answer | (counts >= REFERENCE_FACTOR * n))
+            short = (counts >= least) & (counts < n) & ~answer
+            for k, wanted in ((n, full), (least, short)):
                 if not wanted.any():
                     continue
                 h, seg = windows.of_length(k, wanted, wordy=True)

@@ -280,8 +280,8 @@ def build_matcher(store: Store, options: DecontaminateOptions) -> tuple[Matcher,
         spec = NgramSpec(
             options.word_n, options.word_min, options.cjk_n, options.cjk_min, options.min_shared
         )
-        # short windows for prompts only: a short reference answer (a name, a date) is no item
-        ngrams = NgramIndex(tokenize(bench.segment_texts), spec, short=bench.segment_part == 0)
+        # a short reference answer (a name, a date, a stock phrase) is no item
+        ngrams = NgramIndex(tokenize(bench.segment_texts), spec, references=bench.segment_part == 1)
         params.update(
             {
                 k: getattr(options, k)

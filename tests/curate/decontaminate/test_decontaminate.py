@@ -93,6 +93,17 @@ def test_a_generic_phrase_or_a_list_of_numbers_is_no_match():
     assert len(loose.overlaps(tokenize(rows[:1]), 0.5)) == 1  # what min_shared prevents
 
 
+def test_a_short_reference_answer_is_no_item_but_a_long_one_is():
+    name = "富蘭克林德拉諾羅斯福"  # a DRCD answer span: 10 characters, one window
+    phrase = "I'm so hungry I could eat a horse."  # 8 words
+    answer = "The capital of France is Paris, which is also its largest city and home to the Louvre."
+    segments = [name, phrase, answer, name]
+    index = NgramIndex(tokenize(segments), SPEC, references=np.array([True, True, True, False]))
+    assert index.matchable().tolist() == [False, False, True, True]  # the same span as a prompt
+    hits = index.overlaps(tokenize([f"他提到{name}的新政。", phrase, answer]), 0.5)
+    assert sorted(zip(hits.rows.tolist(), hits.segments.tolist())) == [(0, 3), (2, 2)]
+
+
 def _store(tmp_path, records, name="store"):
     write_jsonl(tmp_path / f"{name}.jsonl", records)
     Ingestor(
