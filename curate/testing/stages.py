@@ -57,10 +57,21 @@ def _compute(recipe: CharsRecipe, table: pa.Table, _progress) -> dict[str, pa.Ar
     if recipe.fail:
         raise ValueError(f"this unit always fails (first id {first})")
     marker = Path(recipe.kill_once) if recipe.kill_once else None
-    if marker is not None and not marker.exists():
-        marker.write_text(str(os.getpid()))
+    if marker is not None and _claim(marker):
         os.kill(os.getpid(), signal.SIGKILL)
     return {
         "chars_score": pc.multiply(pc.cast(table.column("n_chars"), pa.float64()), 2),
         "chars_status": pa.array(["ok"] * table.num_rows, pa.string()),
     }
+
+
+def _claim(marker: Path) -> bool:
+    """Create ``marker`` unless it exists, atomically: exactly one worker of many wins (an
+    exists-then-write check let two workers both kill themselves under load)."""
+    try:
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as fh:
+        fh.write(str(os.getpid()))
+    return True

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from curate.cli import cli
 from curate.errors import CurateError, InputError
 from curate.ingest.pipeline import IngestOptions, Ingestor
+from curate.models.device import THREADS_ENV
 from curate.runner import EngineOptions, run_stage
 from curate.store import Store
 from curate.testing.stages import CharsRecipe
@@ -92,12 +93,16 @@ def invoke(*args: str) -> str:
 RAY_FLAGS = ("--engine", "ray", "--workers", "2", "--max-retries", "1")
 
 
-def test_embed_and_heuristic_scores_are_byte_identical(cluster, tmp_path):
+def test_embed_and_heuristic_scores_are_byte_identical(cluster, tmp_path, monkeypatch):
     local, remote = make_stores(tmp_path)
     invoke("score", str(local.root), "--model", "heuristics", "--chunk-rows", "7")
     invoke("score", str(remote.root), "--model", "heuristics", "--chunk-rows", "7", *RAY_FLAGS)
     assert sidecar_digests(local, "score.heuristics") == sidecar_digests(remote, "score.heuristics")
+    # float32 BLAS sums in another order with another thread count (~1e-7 apart), so the
+    # local run uses one thread per process, as each Ray worker does (--cpus-per-worker 1)
+    monkeypatch.setenv(THREADS_ENV, "1")
     invoke("embed", str(local.root))
+    monkeypatch.delenv(THREADS_ENV)
     invoke("embed", str(remote.root), *RAY_FLAGS)
     assert sidecar_digests(local, "embed.") == sidecar_digests(remote, "embed.")
     manifest = remote.manifest("sidecar.score.heuristics")
