@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -47,6 +48,7 @@ from curate.plugins import Plugin, Requirement
 from taggers.stopwords import STOP_WORDS
 
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")  # letters, with inner apostrophes (don't)
+TOKEN = re.compile(r"\w{2,}")  # the fallback's tokens: letters, digits, underscores
 HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 LATIN = re.compile(r"[a-z]")
@@ -65,7 +67,7 @@ MAX_WORD = 24  # longer runs of letters are identifiers, hashes or base64, not n
 #: words (一些, 一首), pronouns, prepositions, conjunctions, particles, adverbs, locatives
 #: (以下) and time words never do.
 HAN_CONTENT = frozenset("nvabijlsz")
-NAMING_VERSION = 2  # how clusters are named; part of the tag sidecar's parameters
+NAMING_VERSION = 3  # how clusters are named; part of the tag sidecar's parameters
 MIN_SUPPORT = 2  # a name's term is in at least this many of the cluster's conversations ...
 SUPPORTED_FROM = 5  # ... in clusters of at least this many
 
@@ -81,8 +83,9 @@ class ClusterParams:
     name_terms: int = 3
 
     def params(self) -> dict[str, Any]:
-        # naming 2: words (rjieba for Chinese), stop words and markup left out; a store
-        # named by version 1 is rebuilt with --overwrite, never mixed silently
+        # naming 2: words (rjieba for Chinese), stop words and markup left out; 3: a
+        # cluster without words is named by its other tokens (w12_3, emoji); a store
+        # named by an earlier version is rebuilt with --overwrite, never mixed silently
         return {**asdict(self), "naming": NAMING_VERSION}
 
 
@@ -201,13 +204,12 @@ def name_clusters(
     A term is a stem (:func:`term_key`) counted once per distinct text of a cluster; it is
     shown as its most frequent form in the cluster. Terms found in fewer than
     :data:`MIN_SUPPORT` of a cluster's distinct texts only name it when nothing else does.
+    A cluster with no word at all (code, numbers, identifiers such as ``w12_3``, emoji) is
+    named from those tokens (:func:`fallback_terms`); only one with none of them either is
+    ``cluster <n>``.
     """
-    from scipy import sparse
-    from sklearn.feature_extraction.text import CountVectorizer
-
     from curate.embed.text import fold_scripts_batch
 
-    names, tops = [], []
     # each distinct text once per cluster: a prompt asked again (other answers, other
     # models) is one more conversation, not one more piece of evidence
     rows: dict[tuple[int, str], int] = {}
@@ -215,44 +217,11 @@ def name_clusters(
         rows.setdefault((label, text), len(rows))
     distinct = [text for _, text in rows]
     labels = np.fromiter((label for label, _ in rows), dtype=np.int64, count=len(rows))
-    vectorizer = CountVectorizer(analyzer=terms, binary=True)
-    try:
-        docs = vectorizer.fit_transform(distinct).tocsr()
-    except ValueError:  # not one term in any text
-        docs = None
-    if docs is not None:
-        surfaces = vectorizer.get_feature_names_out()
-        keys, key_of = np.unique([term_key(str(s)) for s in surfaces], return_inverse=True)
-        merge = sparse.csr_matrix(
-            (np.ones(len(surfaces)), (np.arange(len(surfaces)), key_of)),
-            shape=(len(surfaces), len(keys)),
-        )
-        per_doc = (docs @ merge).tocsr()
-        per_doc.data = np.minimum(per_doc.data, 1)  # a stem once per text
-        onehot = sparse.csr_matrix(
-            (np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels))
-        )
-        per_cluster = (onehot @ per_doc).tocsr()
-        forms = (onehot @ docs).tocsr()  # cluster x surface form, for what a stem is shown as
-        sizes = np.bincount(labels, minlength=k)
-        words = np.asarray(per_cluster.sum(axis=1)).ravel()
-        total = np.asarray(per_cluster.sum(axis=0)).ravel()
-        average = words.sum() / max(k, 1)
-        idf = np.log1p(average / np.maximum(total, 1))
-    for c in range(k):
-        best: list[str] = []
-        if docs is not None:
-            start, end = per_cluster.indptr[c], per_cluster.indptr[c + 1]
-            idx, tf = per_cluster.indices[start:end], per_cluster.data[start:end]
-            score = tf / max(words[c], 1) * idf[idx]
-            supported = (tf >= MIN_SUPPORT) | (sizes[c] < SUPPORTED_FROM)
-            if supported.any():  # else the cluster's conversations share no term at all
-                idx, score = idx[supported], score[supported]
-            order = np.lexsort((keys[idx], -score))  # best first, ties by stem
-            shown = shown_forms(forms, c, key_of, surfaces)
-            best = pick_terms([shown[int(idx[i])] for i in order[: top * 8]], top)
-        tops.append(best)
-        names.append(" / ".join(best) if best else f"cluster {c}")
+    tops = top_terms(distinct, labels, k, top, terms)
+    if not all(tops):
+        fallback = top_terms(distinct, labels, k, top, fallback_terms)
+        tops = [best or fallback[c] for c, best in enumerate(tops)]
+    names = [" / ".join(best) if best else f"cluster {c}" for c, best in enumerate(tops)]
     seen: dict[str, int] = {}
     for name in names:
         seen[name] = seen.get(name, 0) + 1
@@ -260,6 +229,58 @@ def name_clusters(
         f"{n} #{c}" if seen[n] > 1 or n.startswith("cluster ") else n for c, n in enumerate(names)
     ]
     return names, tops
+
+
+def top_terms(
+    distinct: Sequence[str], labels: np.ndarray, k: int, top: int, analyzer: Any
+) -> list[list[str]]:
+    """Per cluster, its ``top`` c-TF-IDF terms of ``analyzer`` (empty: it has none)."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vectorizer = CountVectorizer(analyzer=analyzer, binary=True)
+    try:
+        docs = vectorizer.fit_transform(distinct).tocsr()
+    except ValueError:  # scikit-learn's "empty vocabulary": not one term in any text
+        return [[] for _ in range(k)]
+    surfaces = vectorizer.get_feature_names_out()
+    keys, key_of = np.unique([term_key(str(s)) for s in surfaces], return_inverse=True)
+    merge = sparse.csr_matrix(
+        (np.ones(len(surfaces)), (np.arange(len(surfaces)), key_of)),
+        shape=(len(surfaces), len(keys)),
+    )
+    per_doc = (docs @ merge).tocsr()
+    per_doc.data = np.minimum(per_doc.data, 1)  # a stem once per text
+    onehot = sparse.csr_matrix(
+        (np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels))
+    )
+    per_cluster = (onehot @ per_doc).tocsr()
+    forms = (onehot @ docs).tocsr()  # cluster x surface form, for what a stem is shown as
+    sizes = np.bincount(labels, minlength=k)
+    words = np.asarray(per_cluster.sum(axis=1)).ravel()
+    total = np.asarray(per_cluster.sum(axis=0)).ravel()
+    average = words.sum() / max(k, 1)
+    idf = np.log1p(average / np.maximum(total, 1))
+    tops = []
+    for c in range(k):
+        start, end = per_cluster.indptr[c], per_cluster.indptr[c + 1]
+        idx, tf = per_cluster.indices[start:end], per_cluster.data[start:end]
+        score = tf / max(words[c], 1) * idf[idx]
+        supported = (tf >= MIN_SUPPORT) | (sizes[c] < SUPPORTED_FROM)
+        if supported.any():  # else the cluster's conversations share no term at all
+            idx, score = idx[supported], score[supported]
+        order = np.lexsort((keys[idx], -score))  # best first, ties by stem
+        shown = shown_forms(forms, c, key_of, surfaces)
+        tops.append(pick_terms([shown[int(idx[i])] for i in order[: top * 8]], top))
+    return tops
+
+
+def fallback_terms(text: str) -> list[str]:
+    """What names a cluster that has no word: tokens of letters, digits and underscores
+    (``w12_3``, ``0x1f``, ``2024``) that are not stop words, and symbols such as emoji."""
+    text = MARKUP.sub(" ", text.lower())
+    out = [t for t in TOKEN.findall(text) if len(t) <= MAX_WORD and t not in STOP_WORDS]
+    return out + [ch for ch in text if ord(ch) > 0x2000 and unicodedata.category(ch) == "So"]
 
 
 def shown_forms(forms: Any, c: int, key_of: np.ndarray, surfaces: np.ndarray) -> dict[int, str]:

@@ -277,3 +277,23 @@ def test_naming_without_chinese_does_not_import_the_segmenter():
     latin = [t for topic in TEMPLATED.values() for t in topic if not HAN_RUN.search(t)]
     assert run_naming(latin)["segmenter"] is False
     assert run_naming(latin + BOOKS)["segmenter"] is True
+
+
+def test_a_pool_without_nameable_words_still_gets_clusters_with_names(tmp_path):
+    """Stop words and identifiers with digits only: scikit-learn finds an empty vocabulary."""
+    records = [
+        {"messages": [
+            {"role": "user", "content": f"the w{i % 4}_3 and of it {i} {'😀' if i % 2 else '🚀'}"},
+            {"role": "assistant", "content": "ok"},
+        ]}
+        for i in range(80)
+    ]  # fmt: skip
+    write_jsonl(tmp_path / "in.jsonl", records)
+    Ingestor([str(tmp_path / "in.jsonl")], tmp_path / "s", IngestOptions(), workers=0).run()
+    store = Store.open(tmp_path / "s")
+    result = run_cluster_tag(store, ClusterParams(clusters=4))
+    names = [r["tag"] for r in tag_table_of(result)]
+    assert result.rows == 80 and len(names) == 4
+    assert not any(n.startswith("cluster ") for n in names)  # named by w0_3, emoji, ...
+    assert any("w" in n and "_3" in n for n in names)
+    assert name_clusters(["the and of"] * 3, np.zeros(3, int), 1)[0] == ["cluster 0 #0"]
