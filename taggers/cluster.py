@@ -336,6 +336,24 @@ def user_text(messages: Sequence[dict[str, Any]], limit: int = 1000) -> str:
     return "\n".join(m["content"][:limit] for m in messages if m["role"] == "user")
 
 
+def user_texts(messages: pa.Array | pa.ChunkedArray, limit: int = 1000) -> list[str]:
+    """:func:`user_text` of every row of a ``messages`` column, in Arrow: only the user turns
+    become Python strings (a million whole conversations as dicts cost gigabytes)."""
+    import pyarrow.compute as pc
+
+    if isinstance(messages, pa.ChunkedArray):
+        messages = messages.combine_chunks()
+    n = len(messages)
+    flat = pc.list_flatten(messages)
+    parents = np.asarray(pc.list_parent_indices(messages))
+    user = np.asarray(pc.fill_null(pc.equal(flat.field("role"), "user"), False))
+    content = pc.utf8_slice_codeunits(pc.fill_null(flat.field("content"), ""), 0, limit)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(parents[user], minlength=n), out=offsets[1:])
+    turns = pa.ListArray.from_arrays(pa.array(offsets), content.filter(pa.array(user)))
+    return pc.binary_join(turns, "\n").to_pylist()
+
+
 def purity(labels: np.ndarray, truth: Sequence[Any]) -> float:
     """Share of rows whose cluster's majority label is their own."""
     truth = np.asarray(truth)
@@ -395,7 +413,9 @@ class ClusterTagger(Plugin):
         )
 
     def tag(
-        self, conversations: Sequence[Sequence[dict[str, Any]]], vectors: np.ndarray
+        self,
+        conversations: Sequence[Sequence[dict[str, Any]]] | pa.Array | pa.ChunkedArray,
+        vectors: np.ndarray,
     ) -> ClusterTags:
         """Cluster ``vectors`` (one per conversation, in order) and name the clusters by the user turns."""
         params = self.settings
@@ -403,7 +423,10 @@ class ClusterTagger(Plugin):
         k = params.clusters or auto_clusters(n)
         labels, similarity, _ = kmeans(vectors, k, params.iterations, params.seed, params.restarts)
         k = int(labels.max()) + 1 if n else 0
-        texts = [user_text(m) for m in conversations]
+        if isinstance(conversations, pa.Array | pa.ChunkedArray):  # a store's messages column
+            texts = user_texts(conversations)
+        else:
+            texts = [user_text(m) for m in conversations]
         tag_names, tops = name_clusters(texts, labels, k, params.name_terms)
         tag_of = np.asarray(tag_names, dtype=object)[labels] if n else np.array([], dtype=object)
         sizes = np.bincount(labels, minlength=k) if n else np.zeros(0, dtype=int)

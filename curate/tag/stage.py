@@ -80,7 +80,7 @@ def run_cluster_tag(
         tagger.load()  # only when there is work: a complete sidecar needs no FAISS
         table = store.read(columns=["id", *tagger.reads])
         vectors = read_vectors(store, source)
-        result = tagger.tag(table.column("messages").to_pylist(), vectors)
+        result = tagger.tag(table.column("messages"), vectors)  # Arrow: user turns only
         summary["counts"] = {"rows": len(vectors), "clusters": result.clusters}
         summary["tag_table"] = result.tag_table
         if progress is not None:

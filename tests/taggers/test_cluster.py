@@ -297,3 +297,21 @@ def test_a_pool_without_nameable_words_still_gets_clusters_with_names(tmp_path):
     assert not any(n.startswith("cluster ") for n in names)  # named by w0_3, emoji, ...
     assert any("w" in n and "_3" in n for n in names)
     assert name_clusters(["the and of"] * 3, np.zeros(3, int), 1)[0] == ["cluster 0 #0"]
+
+
+def test_user_texts_in_arrow_are_user_text_of_every_row():
+    import pyarrow as pa
+
+    from taggers.cluster import user_text, user_texts
+
+    rows = [
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "請問" * 700},
+         {"role": "assistant", "content": "好"}, {"role": "user", "content": "Ещё 😀"}],
+        [{"role": "assistant", "content": "no user turn"}],
+        [],
+        [{"role": "user", "content": "one"}],
+    ]  # fmt: skip
+    column = pa.chunked_array([pa.array(rows[:2]), pa.array(rows[2:])])
+    expected = [user_text(m) for m in rows]
+    assert user_texts(column) == expected and len(expected[0]) == 1000 + 1 + 5
+    assert user_texts(pa.array(rows).slice(1, 3)) == expected[1:4]  # a slice's own rows
