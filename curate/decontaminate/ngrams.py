@@ -80,6 +80,10 @@ class Windows:
         if t:
             np.cumsum(stream.hashes * _powers(_B, t), out=self.sums[1:])
         self.inverse = _powers(_B_INV, t)
+        self.words = None  # prefix sums of the tokens that hold a letter
+        if stream.words is not None:
+            self.words = np.zeros(t + 1, dtype=np.int64)
+            np.cumsum(stream.words, out=self.words[1:])
 
     def of_length(
         self, k: int, rows: np.ndarray | None = None, wordy: bool = False
@@ -93,10 +97,8 @@ class Windows:
         start = np.flatnonzero(r[: t - k + 1] == r[k - 1 :])
         if rows is not None:
             start = start[rows[r[start]]]
-        if wordy and self.stream.words is not None:
-            words = np.zeros(t + 1, dtype=np.int64)
-            np.cumsum(self.stream.words, out=words[1:])
-            start = start[2 * (words[start + k] - words[start]) >= k]
+        if wordy and self.words is not None:
+            start = start[2 * (self.words[start + k] - self.words[start]) >= k]
         h = (self.sums[start + k] - self.sums[start]) * self.inverse[start]
         return mix64(h ^ np.uint64((k * _LENGTH) % (1 << 64))), r[start]
 
@@ -124,11 +126,11 @@ class NgramIndex:
         pairs_hash, pairs_segment = [], []
         self.passes: list[tuple[str, int]] = []
         per_stream = np.zeros((len(STREAMS), n_segments), dtype=np.int64)
+        answer = np.zeros(n_segments, bool) if references is None else np.asarray(references)
         for s, name in enumerate(STREAMS):
             n, least = spec.lengths(name)
             counts = tokens.counts(name)
             windows = Windows(tokens.stream(name))
-            answer = np.zeros(n_segments, bool) if references is None else np.asarray(references)
             full = (counts >= n) & (~answer | (counts >= REFERENCE_FACTOR * n))
             short = (counts >= least) & (counts < n) & ~answer
             for k, wanted in ((n, full), (least, short)):
