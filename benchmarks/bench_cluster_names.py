@@ -215,10 +215,11 @@ def old_module(rev: str) -> types.ModuleType:
 
 
 def names(lang: str, rev: str, clusters: int) -> None:
+    from curate.kmeans import kmeans
     from taggers import cluster as new
 
     conversations = pool(lang)
-    labels, _, _ = new.kmeans(vectors(conversations), clusters, 25, seed=0)
+    labels = kmeans(vectors(conversations), clusters, 25, seed=0).labels
     k = int(labels.max()) + 1
     sizes = np.bincount(labels, minlength=k)
     texts = [new.user_text(m) for m in conversations]
@@ -363,10 +364,11 @@ class JiebaAsRjieba:
 
 def compare_names() -> None:
     """The zh pool's 50 cluster names with rjieba and with jieba behind the tagger."""
+    from curate.kmeans import kmeans
     from taggers import cluster
 
     conversations = pool("zh")
-    labels, _, _ = cluster.kmeans(vectors(conversations), 50, 25, seed=0)
+    labels = kmeans(vectors(conversations), 50, 25, seed=0).labels
     texts = [cluster.user_text(m) for m in conversations]
     loader = cluster._segmenter
     jieba = JiebaAsRjieba()
@@ -434,7 +436,8 @@ def modes() -> None:
     from sklearn.metrics import normalized_mutual_info_score as nmi
 
     from curate.embed.text import MODES
-    from taggers.cluster import kmeans, purity
+    from curate.kmeans import kmeans
+    from taggers.cluster import purity
 
     for title, (conversations, categories) in labelled_sets().items():
         k = len(set(categories))
@@ -448,7 +451,7 @@ def modes() -> None:
                 for clusters in (k, 2 * k):
                     scores = []
                     for seed in range(5):
-                        labels, _, _ = kmeans(v, clusters, 25, seed)
+                        labels = kmeans(v, clusters, 25, seed).labels
                         scores.append((nmi(categories, labels), purity(labels, categories)))
                     cells.append(statistics.median(s[0] for s in scores))
                     cells.append(statistics.median(s[1] for s in scores))

@@ -50,7 +50,8 @@ def quality() -> None:
 
     from curate.embed.embedders import resolve
     from curate.embed.text import fold_scripts_batch
-    from taggers.cluster import kmeans, name_clusters, purity
+    from curate.kmeans import kmeans
+    from taggers.cluster import name_clusters, purity
 
     texts, categories, langs = labelled()
     embedder = resolve(None)
@@ -61,7 +62,7 @@ def quality() -> None:
     for k in (n_categories, 2 * n_categories):
         scores = []
         for seed in range(5):
-            labels, _, _ = kmeans(vectors, k, 25, seed)
+            labels = kmeans(vectors, k, 25, seed).labels
             en_ru = [labels[i] == labels[80 + i] for i in range(80)]
             scores.append(
                 (

@@ -44,7 +44,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from curate.kmeans import kmeans
 from curate.plugins import Plugin, Requirement
+from curate.store.turns import turns_of
 from taggers.stopwords import STOP_WORDS
 
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")  # letters, with inner apostrophes (don't)
@@ -77,6 +79,7 @@ class ClusterParams:
     """Parameters of the cluster tagger (all recorded in the manifest)."""
 
     clusters: int | None = None  # None: one per ~200 conversations, 2..4096
+    method: str = "auto"  # curate.kmeans: flat up to 256 clusters, two-level above
     iterations: int = 25
     restarts: int = 3  # k-means runs from different random starts; the best is kept
     seed: int = 0
@@ -91,35 +94,6 @@ class ClusterParams:
 
 def auto_clusters(n: int) -> int:
     return max(2, min(4096, round(n / 200)))
-
-
-def kmeans(
-    vectors: np.ndarray, k: int, iterations: int, seed: int, restarts: int = 3
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Spherical k-means (FAISS): labels, cosine to the own centroid, centroids."""
-    from curate.dedup.search import faiss_module
-
-    faiss = faiss_module()
-    n, d = vectors.shape
-    k = max(1, min(k, n))
-    model = faiss.Kmeans(
-        d,
-        k,
-        niter=iterations,
-        nredo=restarts,
-        seed=seed,
-        spherical=True,
-        max_points_per_centroid=256,
-        min_points_per_centroid=1,
-        verbose=False,
-    )
-    rng = np.random.default_rng(seed)
-    sample = np.sort(rng.choice(n, size=min(n, k * 256), replace=False))
-    model.train(np.ascontiguousarray(vectors[sample]))
-    index = faiss.IndexFlatIP(d)
-    index.add(model.centroids)
-    similarity, labels = index.search(np.ascontiguousarray(vectors), 1)
-    return labels[:, 0].astype(np.int32), similarity[:, 0].astype(np.float32), model.centroids
 
 
 @lru_cache(maxsize=1)
@@ -339,19 +313,7 @@ def user_text(messages: Sequence[dict[str, Any]], limit: int = 1000) -> str:
 def user_texts(messages: pa.Array | pa.ChunkedArray, limit: int = 1000) -> list[str]:
     """:func:`user_text` of every row of a ``messages`` column, in Arrow: only the user turns
     become Python strings (a million whole conversations as dicts cost gigabytes)."""
-    import pyarrow.compute as pc
-
-    if isinstance(messages, pa.ChunkedArray):
-        messages = messages.combine_chunks()
-    n = len(messages)
-    flat = pc.list_flatten(messages)
-    parents = np.asarray(pc.list_parent_indices(messages))
-    user = np.asarray(pc.fill_null(pc.equal(flat.field("role"), "user"), False))
-    content = pc.utf8_slice_codeunits(pc.fill_null(flat.field("content"), ""), 0, limit)
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(np.bincount(parents[user], minlength=n), out=offsets[1:])
-    turns = pa.ListArray.from_arrays(pa.array(offsets), content.filter(pa.array(user)))
-    return pc.binary_join(turns, "\n").to_pylist()
+    return turns_of(messages).with_role("user").cut(limit).joined("\n").to_pylist()
 
 
 def purity(labels: np.ndarray, truth: Sequence[Any]) -> float:
@@ -371,6 +333,7 @@ class ClusterTags:
     columns: dict[str, pa.Array]
     clusters: int
     tag_table: list[dict[str, Any]]
+    method: str = "flat"  # the k-means method :func:`curate.kmeans.kmeans` used
 
 
 class ClusterTagger(Plugin):
@@ -418,17 +381,29 @@ class ClusterTagger(Plugin):
         vectors: np.ndarray,
     ) -> ClusterTags:
         """Cluster ``vectors`` (one per conversation, in order) and name the clusters by the user turns."""
+        return self.tag_texts(self.naming_texts(conversations), vectors)
+
+    def naming_texts(
+        self, conversations: Sequence[Sequence[dict[str, Any]]] | pa.Array | pa.ChunkedArray
+    ) -> list[str]:
+        """What names the clusters: each conversation's user turns (:func:`user_text`). A
+        stage calls it shard by shard, so no whole messages column is ever held."""
+        if isinstance(conversations, pa.ChunkedArray):
+            return [t for chunk in conversations.chunks for t in user_texts(chunk)]
+        if isinstance(conversations, pa.Array):  # a store's messages column
+            return user_texts(conversations)
+        return [user_text(m) for m in conversations]
+
+    def tag_texts(self, texts: Sequence[str], vectors: np.ndarray) -> ClusterTags:
+        """Cluster ``vectors`` and name the clusters from ``texts`` (:meth:`naming_texts`)."""
         params = self.settings
         n = len(vectors)
         k = params.clusters or auto_clusters(n)
-        labels, similarity, _ = kmeans(vectors, k, params.iterations, params.seed, params.restarts)
-        k = int(labels.max()) + 1 if n else 0
-        if isinstance(conversations, pa.Array | pa.ChunkedArray):  # a store's messages column
-            texts = user_texts(conversations)
-        else:
-            texts = [user_text(m) for m in conversations]
+        clustering = kmeans(
+            vectors, k, params.iterations, params.seed, params.restarts, params.method
+        )
+        labels, similarity, k = clustering.labels, clustering.similarity, clustering.k
         tag_names, tops = name_clusters(texts, labels, k, params.name_terms)
-        tag_of = np.asarray(tag_names, dtype=object)[labels] if n else np.array([], dtype=object)
         sizes = np.bincount(labels, minlength=k) if n else np.zeros(0, dtype=int)
         tag_table = sorted(
             (
@@ -437,10 +412,11 @@ class ClusterTagger(Plugin):
             ),
             key=lambda r: (-r["count"], r["tag"]),
         )
+        primary = pa.array(tag_names, pa.string()).take(pa.array(labels))
         columns = {
-            "tags": pa.array([[t] for t in tag_of], pa.list_(pa.string())),
-            "tag_primary": pa.array(list(tag_of), pa.string()),
+            "tags": pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32)), primary),
+            "tag_primary": primary,
             "tag_cluster": pa.array(labels, pa.int32()),
             "tag_similarity": pa.array(similarity, pa.float32()),
         }
-        return ClusterTags(columns, k, tag_table)
+        return ClusterTags(columns, k, tag_table, clustering.method)

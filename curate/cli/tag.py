@@ -31,6 +31,14 @@ from curate.cli.options import (
     help="cluster: number of clusters [default: one per ~200 conversations, at most 4096].",
 )
 @click.option(
+    "--kmeans",
+    type=click.Choice(["auto", "flat", "two-level", "sampled"]),
+    default="auto",
+    show_default=True,
+    help="cluster: auto is flat k-means up to 256 clusters and two-level above (the n x k "
+    "work of flat grows as n^2 until 4096 clusters; BENCHMARKS.md, issue 19).",
+)
+@click.option(
     "--embeddings",
     default=None,
     help="cluster: embedding sidecar [default: embed.use-multilingual.user (the user turns), "
@@ -115,7 +123,10 @@ def tag(store, tagger, quiet, **opts):
         from curate.tag.stage import run_cluster_tag
 
         params = plugins.load("taggers", "cluster").Params(
-            clusters=opts["clusters"], seed=opts["seed"], name_terms=opts["name_terms"]
+            clusters=opts["clusters"],
+            method=opts["kmeans"],
+            seed=opts["seed"],
+            name_terms=opts["name_terms"],
         )
         with progress_bar("tag", st.num_rows(), unit="conversations", enabled=not quiet) as advance:
             result = run_cluster_tag(

@@ -33,6 +33,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate.store.turns import turns_of
+
 LUT_SIZE = 0x30000  # BMP + SIP (CJK extension B); higher code points separate tokens
 SEP, WORD, CJK, DIGIT = 0, 1, 2, 3  # DIGIT: a word character that is not a letter
 STREAMS = ("cjk", "word")
@@ -207,13 +209,6 @@ def message_texts(
 ) -> tuple[pa.Array, np.ndarray, int, np.ndarray]:
     """The non-system turns of a ``messages`` column: (texts, row of each text, rows,
     whether each text is an assistant turn)."""
-    if isinstance(messages, pa.ChunkedArray):
-        messages = messages.combine_chunks()
-    n = len(messages)
-    flat = pc.list_flatten(messages)
-    parents = pc.list_parent_indices(messages).to_numpy().astype(np.int64)
-    roles = pc.fill_null(pc.struct_field(flat, "role"), "")
-    keep = pc.not_equal(roles, "system").to_numpy(zero_copy_only=False)
-    contents = pc.struct_field(flat, "content").filter(pa.array(keep))
-    assistant = pc.equal(roles, "assistant").to_numpy(zero_copy_only=False)[keep]
-    return contents, parents[keep], n, assistant
+    turns = turns_of(messages)
+    turns = turns.where(~turns.is_role("system"))
+    return turns.content, turns.row, turns.rows, turns.is_role("assistant")

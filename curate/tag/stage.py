@@ -78,14 +78,20 @@ def run_cluster_tag(
 
     def compute_all(store: Store, _progress: Any) -> pa.Table:
         tagger.load()  # only when there is work: a complete sidecar needs no FAISS
-        table = store.read(columns=["id", *tagger.reads])
+        ids: list[pa.Array] = []
+        texts: list[str] = []
+        for shard in store.iter_shards(columns=["id", *tagger.reads]):  # never all messages at once
+            ids.extend(shard.column("id").chunks)
+            texts.extend(tagger.naming_texts(shard.column("messages")))
         vectors = read_vectors(store, source)
-        result = tagger.tag(table.column("messages"), vectors)  # Arrow: user turns only
+        pa.default_memory_pool().release_unused()  # the shards' buffers, before k-means
+        result = tagger.tag_texts(texts, vectors)
         summary["counts"] = {"rows": len(vectors), "clusters": result.clusters}
+        summary["clustering"] = result.method
         summary["tag_table"] = result.tag_table
         if progress is not None:
             progress(len(vectors))
-        return pa.table({"id": table.column("id"), **result.columns})
+        return pa.table({"id": pa.chunked_array(ids, pa.string()), **result.columns})
 
     stage = Stage(
         name=sidecar_name(tagger.name),
@@ -93,7 +99,7 @@ def run_cluster_tag(
         sidecars=[source],
         compute_all=compute_all,
         counts=lambda store: summary["counts"],
-        extra=lambda: {"tag_table": summary["tag_table"]},
+        extra=lambda: {"clustering": summary["clustering"], "tag_table": summary["tag_table"]},
     )
     on_rows = None if progress is None else (lambda n, _extra=0: progress(n))
     return run_stage(store, stage, overwrite=overwrite, progress=on_rows)

@@ -7,9 +7,10 @@ import pytest
 
 from curate.errors import StageConflict
 from curate.ingest.pipeline import IngestOptions, Ingestor
+from curate.kmeans import kmeans
 from curate.store import Store
 from curate.tag.stage import find_tags, run_cluster_tag, tag_table_of
-from taggers.cluster import ClusterParams, kmeans, name_clusters, purity, terms
+from taggers.cluster import ClusterParams, name_clusters, purity, terms
 from tests.conftest import parquet_digests, write_jsonl
 
 
@@ -32,9 +33,9 @@ def test_kmeans_finds_planted_clusters():
     labels_true = np.repeat(np.arange(3), 50)
     vectors = centres[labels_true] + 0.05 * rng.normal(size=(150, 32))
     vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-    labels, similarity, centroids = kmeans(vectors, 3, 20, seed=0)
-    assert purity(labels, labels_true) == 1.0
-    assert similarity.min() > 0.9 and centroids.shape == (3, 32)
+    result = kmeans(vectors, 3, 20, seed=0)
+    assert purity(result.labels, labels_true) == 1.0
+    assert result.similarity.min() > 0.9 and result.centroids.shape == (3, 32)
 
 
 def test_names_are_distinctive_and_unique():
@@ -115,6 +116,31 @@ def test_stage_tags_every_conversation_once_and_deterministically(store, tmp_pat
     assert find_tags(store) == "tag.cluster"
 
 
+def test_stage_reads_shard_by_shard_what_the_tagger_reads_whole_and_records_the_method(
+    store, tmp_path
+):
+    """The stage cuts the user turns out of each shard (never every messages column at once);
+    the sidecar equals the plugin's own batch method on the whole column, and the manifest
+    records which k-means ran."""
+    import shutil
+
+    from curate import plugins
+    from curate.embed.stage import read_vectors
+
+    small = Store.open(shutil.copytree(store.root, tmp_path / "small"))
+    result = run_cluster_tag(small, ClusterParams(clusters=6, method="two-level"))
+    manifest = result.manifest
+    assert manifest["clustering"] == "two-level" and manifest["params"]["method"] == "two-level"
+    tagger = plugins.load("taggers", "cluster")(ClusterParams(clusters=6, method="two-level"))
+    whole = tagger.tag(
+        small.read(columns=["messages"]).column("messages"),
+        read_vectors(small, manifest["params"]["embeddings"]),
+    )
+    written = small.read(columns=["id"], sidecars=[result.name])
+    for column in ("tags", "tag_primary", "tag_cluster"):
+        assert written.column(column).to_pylist() == whole.columns[column].to_pylist()
+
+
 def test_cli_tag_and_tags(store):
     from click.testing import CliRunner
 
@@ -144,7 +170,7 @@ def test_mixed_language_questions_cluster_by_intent(shared_data):
             categories.append(record["category"])
     embedder = resolve(None)
     embedder.load()
-    labels, _, _ = kmeans(embedder.encode(texts), 8, 25, seed=0)
+    labels = kmeans(embedder.encode(texts), 8, 25, seed=0).labels
     assert nmi(categories, labels) > 0.4
     together = np.mean([labels[i] == labels[80 + i] for i in range(80)])
     assert together > 0.8  # the English and Russian versions of a question share a cluster
