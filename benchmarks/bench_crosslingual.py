@@ -521,7 +521,7 @@ def measure(grid: np.ndarray = GRID) -> Measured:
     sets = pair_sets()
     store = build(sets)
     base = store.read(columns=["id", "lang"])
-    vectors, _ = load_vectors(store, EMBEDDINGS, base.column("id"))
+    vectors, _ = load_vectors(store, EMBEDDINGS)
     langs = base.column("lang").to_numpy(zero_copy_only=False)
     n = len(vectors)
     rows = rows_by_source(store)

@@ -67,7 +67,7 @@ def dedup(
 ):
     """curate dedup's pair finding and grouping (file order unless ``order``); (groups, pairs, ids)."""
     base = store.read(columns=["id", "lang"])
-    vectors, last = load_vectors(store, f"embed.use-multilingual.{mode}", base.column("id"))
+    vectors, last = load_vectors(store, f"embed.use-multilingual.{mode}")
     options = DedupOptions(threshold=threshold, cross_lingual_threshold=cross_lingual)
     langs = base.column("lang").to_numpy(zero_copy_only=False)
     pairs, _, _ = near_duplicate_pairs(vectors, last, langs, options)
@@ -292,9 +292,7 @@ def partition_recall() -> None:
         Ingestor([str(DATA / "alpaca_52k_en")], root, IngestOptions(), overwrite=True).run()
     store = Store.open(root)
     run_embed(store, EmbedOptions())
-    vectors, _ = load_vectors(
-        store, "embed.use-multilingual.conversation", store.read(columns=["id"]).column("id")
-    )
+    vectors, _ = load_vectors(store, "embed.use-multilingual.conversation")
     print("\n### Partitioned search against exact search, Alpaca-52K (USE, 512-d)\n")
     print("| method | threshold | pairs | recall of all exact pairs | seconds |")
     print("|---|---:|---:|---:|---:|")

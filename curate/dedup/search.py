@@ -33,7 +33,8 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,8 @@ RECALL_SAMPLE = 2000
 DEFAULT_NPROBE = 6
 KMEANS_ITERATIONS = 10
 KMEANS_POINTS_PER_CELL = 32
+FLAT_CELLS = 1024  # CPU: above this many cells, two-level k-means (curate.kmeans) finds them
+PARALLEL_TASKS = True  # CPU: whole cells per thread (Products.map); False: one cell at a time
 
 
 @dataclass
@@ -112,6 +115,27 @@ class Products:
         with warnings.catch_warnings():  # read-only Arrow buffers: the tensors are never written
             warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
             return self.torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        """``fn`` over ``items``, results in order. On the CPU: one task per item on a pool of
+        one thread per core this process may use (``CURATE_THREADS``, else its affinity), torch at one thread each. The products of one cell are
+        small; split over the cores inside each product, every product waits for its slowest
+        thread, and when another process holds a core that is a whole time slice (dedup's
+        lead over semhash fell from 14.8x to 2.3-8.6x on a shared machine). With whole tasks
+        per thread, a busy core just takes fewer of them (BENCHMARKS.md, issue 19)."""
+        from curate.models.device import cpu_count
+
+        workers = cpu_count() if self.device == "cpu" and PARALLEL_TASKS else 1
+        if workers == 1:
+            yield from map(fn, items)
+            return
+        before = self.torch.get_num_threads()
+        self.torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(workers, thread_name_prefix="curate-dedup") as pool:
+                yield from pool.map(fn, items)
+        finally:
+            self.torch.set_num_threads(before)
 
     def above(self, queries, items, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, column, similarity) of the entries of queries @ items.T at or above the threshold."""
@@ -191,26 +215,13 @@ def _partition(vectors, threshold, cells, nprobe, seed, use_gpu, progress):
         method="partition", device=products.device, vectors=n, cells=cells, nprobe=nprobe
     )
     started = time.perf_counter()
-    kmeans = faiss.Kmeans(
-        d,
-        cells,
-        niter=KMEANS_ITERATIONS,
-        seed=seed,
-        spherical=True,
-        gpu=on_gpu,
-        max_points_per_centroid=KMEANS_POINTS_PER_CELL,
-        min_points_per_centroid=1,
-        verbose=False,
-    )
-    sample = _sample(n, cells * KMEANS_POINTS_PER_CELL, seed)
-    kmeans.train(vectors[sample] if sample is not None else vectors)
-    centroids = faiss.IndexFlatIP(d)
-    centroids.add(kmeans.centroids)
-    if on_gpu:
-        centroids = faiss.index_cpu_to_all_gpus(centroids)
-    _, probes = centroids.search(
-        vectors, nprobe
-    )  # each vector's nprobe nearest cells, nearest first
+    if on_gpu or cells <= FLAT_CELLS:
+        probes = _flat_cells(faiss, vectors, cells, nprobe, seed, on_gpu)
+    else:  # thousands of cells: a flat k-means and its n x cells assignment grow as n^2
+        from curate.kmeans import two_level
+
+        index = two_level(vectors, cells, KMEANS_ITERATIONS, seed, restarts=1)
+        probes = index.top(vectors, nprobe)  # each vector's nprobe nearest cells, nearest first
     stats.train_seconds = time.perf_counter() - started
     # Members of each cell (by nearest cell), and the vectors probing each cell.
     primary = probes[:, 0]
@@ -220,10 +231,11 @@ def _partition(vectors, threshold, cells, nprobe, seed, use_gpu, progress):
     probing = np.repeat(np.arange(n), nprobe)[np.argsort(probe_cell, kind="stable")]
     probe_bounds = np.searchsorted(np.sort(probe_cell, kind="stable"), np.arange(cells + 1))
     ordered = products.tensor(vectors[members])  # cell members are contiguous
-    found = []
-    for cell in range(cells):
+
+    def cell_pairs(cell: int) -> tuple[tuple[np.ndarray, ...], int]:
         m_lo, m_hi = member_bounds[cell], member_bounds[cell + 1]
         queries = probing[probe_bounds[cell] : probe_bounds[cell + 1]]
+        found = []
         if m_hi > m_lo and len(queries):
             for q_lo in range(0, len(queries), BLOCK):
                 chunk = queries[q_lo : q_lo + BLOCK]
@@ -233,9 +245,36 @@ def _partition(vectors, threshold, cells, nprobe, seed, use_gpu, progress):
                 i, j = chunk[rows], members[m_lo + cols]
                 other = i != j
                 found.append((i[other], j[other], sims[other]))
+        return _concat(found), int(m_hi - m_lo)
+
+    found = []
+    for pairs, members_done in products.map(cell_pairs, range(cells)):
+        found.append(pairs)
         if progress is not None:
-            progress(int(m_hi - m_lo))
+            progress(members_done)
     return _concat(found), stats
+
+
+def _flat_cells(faiss, vectors, cells, nprobe, seed, on_gpu) -> np.ndarray:
+    """FAISS k-means cells and each vector's ``nprobe`` nearest ones, nearest first."""
+    kmeans = faiss.Kmeans(
+        vectors.shape[1],
+        cells,
+        niter=KMEANS_ITERATIONS,
+        seed=seed,
+        spherical=True,
+        gpu=on_gpu,
+        max_points_per_centroid=KMEANS_POINTS_PER_CELL,
+        min_points_per_centroid=1,
+        verbose=False,
+    )
+    sample = _sample(len(vectors), cells * KMEANS_POINTS_PER_CELL, seed)
+    kmeans.train(vectors[sample] if sample is not None else vectors)
+    centroids = faiss.IndexFlatIP(vectors.shape[1])
+    centroids.add(kmeans.centroids)
+    if on_gpu:
+        centroids = faiss.index_cpu_to_all_gpus(centroids)
+    return centroids.search(vectors, nprobe)[1]
 
 
 def _sample(n: int, size: int, seed: int) -> np.ndarray | None:

@@ -77,3 +77,26 @@ def test_sample_recall_counts_misses():
     recall, total = sample_recall(x, half, 0.9, seed=0)
     assert total > 0 and 0.2 < recall < 0.8
     assert sample_recall(x, full, 0.9, seed=0)[0] == 1.0
+
+
+def test_many_cells_come_from_two_level_kmeans_and_find_the_pairs(monkeypatch):
+    """Above FLAT_CELLS (CPU) the cells are a two-level k-means, each vector probing its
+    nearest ones through the centroid index: the pairs are still found, deterministically."""
+    x = planted(n=6000, copies=300)
+    truth = brute_force(x, 0.9)
+    monkeypatch.setattr(search, "FLAT_CELLS", 16)
+    pairs, stats = near_pairs(x, 0.9, method="partition", cells=100, nprobe=6, seed=1)
+    again, _ = near_pairs(x, 0.9, method="partition", cells=100, nprobe=6, seed=1)
+    found = set(zip(pairs.i.tolist(), pairs.j.tolist()))
+    assert found <= truth and len(found & truth) / len(truth) >= 0.97
+    assert stats.cells == 100 and stats.recall_vs_exact >= 0.95
+    assert np.array_equal(pairs.i, again.i) and np.array_equal(pairs.sim, again.sim)
+
+
+def test_cells_per_thread_find_the_same_pairs_as_one_cell_at_a_time(monkeypatch):
+    x = planted()
+    parallel, _ = near_pairs(x, 0.9, method="partition", cells=16, nprobe=6)
+    monkeypatch.setattr(search, "PARALLEL_TASKS", False)
+    serial, _ = near_pairs(x, 0.9, method="partition", cells=16, nprobe=6)
+    assert np.array_equal(parallel.i, serial.i) and np.array_equal(parallel.j, serial.j)
+    assert np.allclose(parallel.sim, serial.sim, atol=1e-6)
