@@ -6,6 +6,7 @@ Usage::
     python benchmarks/bench_million.py                          # 100k, 300k and 1M rows
     python benchmarks/bench_million.py --rows 100000 300000     # some sizes
     python benchmarks/bench_million.py --work DIR               # keep the pools and stores
+    python benchmarks/bench_million.py --work DIR --stages tag dedup   # measure some again
 
 **The pool** (``write_pool``), realistic in what the stages care about:
 
@@ -158,20 +159,45 @@ def embedder_sample(work: Path, rows: int = 5000) -> dict:
     return {"rows": rows, "wall_s": wall, "rows_per_s": rows / wall, "peak_rss_mib": peak / 2**20}
 
 
-def run_size(root: Path, rows: int, seed: int) -> dict:
+#: the sidecar each stage writes (select and report write files they replace themselves)
+SIDECARS = {
+    "embed": f"embed.{HASH}.conversation",
+    "embed_user": f"embed.{HASH}.user",
+    "tag": "tag.cluster",
+    "score": "score.heuristics",
+    "dedup": "dedup",
+}
+
+
+def forget(store: Path, stage: str) -> None:
+    """Remove ``stage``'s sidecar from this benchmark's own store, so that running it again
+    measures the work (``--overwrite`` keeps a result whose options are unchanged)."""
+    import shutil
+
+    if stage in SIDECARS:
+        (store / "manifests" / f"sidecar.{SIDECARS[stage]}.json").unlink(missing_ok=True)
+        shutil.rmtree(store / "sidecars" / SIDECARS[stage], ignore_errors=True)
+
+
+def run_size(root: Path, rows: int, seed: int, stages: list[str], earlier: dict) -> dict:
+    """Run ``stages`` on the pool of ``rows`` (written first if missing); a stage the store
+    already has is removed first and measured again. ``earlier``: this size's results
+    from a previous run, kept for the stages not run now."""
     work = root / f"n{rows}"
     work.mkdir(parents=True, exist_ok=True)
     pool, store = work / "pool.jsonl", work / "store"
-    out: dict = {"rows": rows}
+    out: dict = {**earlier, "rows": rows}
     if not pool.exists():
         started = time.perf_counter()
         out["planted"] = write_pool(pool, rows, seed)
         print(f"{rows:,}: pool written in {time.perf_counter() - started:.0f} s", flush=True)
-    for name, args in STAGES.items():
+    for name in stages:
+        args = STAGES[name]
         if name == "ingest":
             cmd = [sys.executable, "-m", "curate", "ingest", str(pool), "--store", str(store), "-q"]
         else:
             filled = [a.format(store=store, work=work) for a in args]
+            forget(store, name)  # measured again, from scratch
             cmd = [sys.executable, __file__, "--phase", "cli", "--", *filled]
         wall, peak = run_measured(cmd)
         out[name] = {"wall_s": round(wall, 1), "peak_rss_mib": round(peak / 2**20)}
@@ -203,15 +229,28 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     parser.add_argument("--work", type=Path, default=None, help="keep the pools and stores here")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--stages", nargs="+", choices=list(STAGES), default=list(STAGES),
+        help="run only these (a stage the store has is removed and run again)",
+    )  # fmt: skip
+    parser.add_argument("--no-sample", action="store_true", help="skip use-multilingual's sample")
     args = parser.parse_args()
     import tempfile
 
     root = args.work or Path(tempfile.mkdtemp(prefix="bench-million-"))
     root.mkdir(parents=True, exist_ok=True)
-    results = [run_size(root, n, args.seed) for n in sorted(args.rows)]
-    sample = embedder_sample(root / f"n{min(args.rows)}")
-    report = {"sizes": results, "growth": growth(results), "use_multilingual_sample": sample}
-    (root / "million.json").write_text(json.dumps(report, indent=1))
+    saved = root / "million.json"
+    report = json.loads(saved.read_text()) if saved.exists() else {"sizes": []}
+    by_rows = {r["rows"]: r for r in report["sizes"]}
+    for n in sorted(args.rows):
+        by_rows[n] = run_size(root, n, args.seed, args.stages, by_rows.get(n, {}))
+        report["sizes"] = [by_rows[r] for r in sorted(by_rows)]
+        saved.write_text(json.dumps(report, indent=1))  # after each size: a long run keeps its part
+    results = report["sizes"]
+    report["growth"] = growth([r for r in results if all(s in r for s in STAGES)])
+    if not args.no_sample:
+        report["use_multilingual_sample"] = embedder_sample(root / f"n{min(args.rows)}")
+    saved.write_text(json.dumps(report, indent=1))
     print(json.dumps(report, indent=1))
 
 
