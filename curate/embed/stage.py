@@ -59,7 +59,11 @@ class EmbedOptions:
         "Embed Traditional Chinese folded to Simplified, so both scripts of a text match.",
         flag="--fold-scripts/--no-fold-scripts",
     )
-    batch_size: int = option(128, "Texts per batch.", type=click.IntRange(min=1))
+    batch_size: int | None = option(
+        None,
+        "Texts per batch [default: the embedder's, measured per device: BENCHMARKS.md].",
+        type=click.IntRange(min=1),
+    )
     chunk_rows: int = option(
         8192,
         "Rows per checkpoint (and per unit of work on --engine ray): a killed run resumes "
@@ -72,7 +76,7 @@ class EmbedOptions:
 
     def params(self, embedder: Embedder) -> dict[str, Any]:
         out = asdict(self)
-        # these do not change the vectors (beyond float noise)
+        # these do not change the vectors (beyond float noise): the manifest's runtime has them
         del out["batch_size"], out["device"], out["chunk_rows"]
         out["embedder_identity"] = embedder.identity()
         return out
@@ -137,10 +141,16 @@ def read_vectors(store: Store, name: str, column: str = "embedding") -> np.ndarr
     return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
 
+def runtime(embedder: Embedder, options: EmbedOptions) -> dict[str, Any]:
+    """What a loaded ``embedder`` runs with: device, threads, and the batch size (given or its default)."""
+    return {**embedder.runtime(), "batch_size": options.batch_size or embedder.default_batch_size()}
+
+
 def embed_stage(embedder: Embedder, options: EmbedOptions) -> Stage:
     """The declaration of ``curate embed`` for a loaded ``embedder``."""
     name = sidecar_name(embedder.key, options.mode)
     dim = embedder.dim  # counts run on the driver: they hold no model
+    settings = runtime(embedder, options)
 
     def counts(store: Store) -> dict[str, Any]:
         table = store.read_sidecar(name, columns=list(SCHEMA_LAST))  # not the vectors
@@ -158,9 +168,12 @@ def embed_stage(embedder: Embedder, options: EmbedOptions) -> Stage:
         schema=pa.schema(
             [("embedding", vector), ("embedding_last", vector), ("embed_truncated", pa.bool_())]
         ),
-        compute_shard=lambda shard, progress: embed_shard(shard, embedder, options, progress),
+        compute_shard=lambda shard, progress: embed_shard(
+            shard, embedder, options, progress, settings["batch_size"]
+        ),
         chunk_rows=options.chunk_rows,
         counts=counts,
+        extra=lambda: {"runtime": settings},  # on Ray: the first worker's
         reports_progress=True,
     )
 
@@ -192,12 +205,13 @@ def embed_shard(
     embedder: Embedder,
     options: EmbedOptions,
     progress: Callable[[int], None] | None,
+    batch_size: int,
 ) -> pa.Table:
     conversations = shard.column("messages").to_pylist()
     texts, truncated = texts_mod.embedding_texts(
         conversations, options.mode, options.max_chars, options.fold_scripts
     )
-    vectors = encode_sorted(embedder, texts, options.batch_size, progress)
+    vectors = encode_sorted(embedder, texts, batch_size, progress)
     last_valid = np.zeros(len(texts), dtype=bool)
     last_vectors = np.zeros_like(vectors)
     if options.mode == "conversation":
@@ -207,7 +221,7 @@ def embed_shard(
             prepared = [texts_mod.truncate(lasts[i], options.max_chars)[0] for i in idx]
             if options.fold_scripts:
                 prepared = texts_mod.fold_scripts_batch(prepared)
-            last_vectors[idx] = encode_sorted(embedder, prepared, options.batch_size, None)
+            last_vectors[idx] = encode_sorted(embedder, prepared, batch_size, None)
             last_valid[idx] = True
     return pa.table(
         {

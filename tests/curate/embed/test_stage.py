@@ -5,9 +5,11 @@ import pyarrow.compute as pc
 import pytest
 
 from curate.embed import stage
+from curate.embed.embedders import UseEmbedder, resolve
 from curate.embed.stage import EmbedOptions, find_embeddings, read_vectors, run_embed, vectors_of
 from curate.errors import StageConflict, StoreError
 from curate.ingest.pipeline import IngestOptions, Ingestor
+from curate.models.device import THREADS_ENV, cpu_count
 from curate.store import SidecarWriter, Store
 from tests.conftest import parquet_digests, write_jsonl
 
@@ -110,3 +112,62 @@ def test_last_exchange():
     ]
     assert stage.last_exchange(msgs) == "c\nd"
     assert stage.last_exchange(msgs[:2]) is None
+
+
+@pytest.fixture
+def batches(monkeypatch):
+    """The size of every batch use-multilingual is given."""
+    sizes = []
+    encode = UseEmbedder._encode
+
+    def spy(self, texts):
+        sizes.append(len(texts))
+        return encode(self, texts)
+
+    monkeypatch.setattr(UseEmbedder, "_encode", spy)
+    return sizes
+
+
+def test_batch_size_defaults_to_the_embedders_and_the_manifest_records_it(
+    small_store, batches, monkeypatch
+):
+    monkeypatch.setattr(UseEmbedder, "batch_sizes", {"cpu": 4, "cuda": 4})
+    result = run_embed(small_store, EmbedOptions())
+    assert max(batches) == 4  # shards of 10 rows: batches of 4, 4, 2
+    manifest = small_store.manifest(f"sidecar.{result.name}")
+    assert manifest["runtime"] == {"device": "cpu", "threads": cpu_count(), "batch_size": 4}
+    assert "batch_size" not in manifest["params"] and "runtime" not in manifest["params"]
+
+
+def test_an_explicit_batch_size_wins_and_is_not_fingerprinted(small_store, batches, monkeypatch):
+    monkeypatch.setenv(THREADS_ENV, "1")
+    result = run_embed(small_store, EmbedOptions(batch_size=3))
+    assert max(batches) == 3
+    assert result.manifest["runtime"] == {"device": "cpu", "threads": 1, "batch_size": 3}
+    # the same vectors to float rounding, so the same fingerprint: nothing to do
+    assert run_embed(small_store, EmbedOptions(batch_size=32)).already_done
+    embedder = resolve("use-multilingual")
+    assert EmbedOptions(batch_size=3).params(embedder) == EmbedOptions().params(embedder)
+
+
+def test_batch_size_changes_vectors_by_float_rounding_only():
+    embedder = resolve("use-multilingual")
+    embedder.load()
+    texts = [f"Question number {i} about cooking pasta?" * (1 + i % 4) for i in range(20)]
+    one = stage.encode_sorted(embedder, texts, 3, None)
+    other = stage.encode_sorted(embedder, texts, 64, None)
+    assert np.allclose(one, other, atol=1e-5)
+
+
+def test_cli_batch_size(small_store):
+    from click.testing import CliRunner
+
+    from curate.cli import cli
+
+    default = UseEmbedder.batch_sizes["cpu"]
+    for mode, flags, expected in (("user", [], default), ("first_user", ["--batch-size", "6"], 6)):
+        args = ["embed", str(small_store.root), "--text", mode, "-q", *flags]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        manifest = small_store.manifest(f"sidecar.embed.use-multilingual.{mode}")
+        assert manifest["runtime"]["batch_size"] == expected

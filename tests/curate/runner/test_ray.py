@@ -105,6 +105,9 @@ def test_embed_and_heuristic_scores_are_byte_identical(cluster, tmp_path, monkey
     monkeypatch.delenv(THREADS_ENV)
     invoke("embed", str(remote.root), *RAY_FLAGS)
     assert sidecar_digests(local, "embed.") == sidecar_digests(remote, "embed.")
+    embed = "sidecar.embed.use-multilingual.conversation"
+    assert remote.manifest(embed)["runtime"] == local.manifest(embed)["runtime"]  # a worker's
+    assert remote.manifest(embed)["runtime"]["threads"] == 1  # its --cpus-per-worker
     manifest = remote.manifest("sidecar.score.heuristics")
     engine = manifest["engine"]
     assert engine["name"] == "ray" and engine["workers"] == 2
