@@ -147,6 +147,7 @@ def train(
     restarts: int,
     points_per_centroid: int,
     threads: int | None = None,
+    gpu: bool = False,
 ) -> np.ndarray:
     """FAISS spherical k-means on a seeded sample of at most ``k * points_per_centroid`` rows.
 
@@ -165,6 +166,7 @@ def train(
         nredo=restarts,
         seed=seed,
         spherical=True,
+        gpu=gpu,
         max_points_per_centroid=points_per_centroid,
         min_points_per_centroid=1,
         verbose=False,

@@ -257,21 +257,11 @@ def _partition(vectors, threshold, cells, nprobe, seed, use_gpu, progress):
 
 def _flat_cells(faiss, vectors, cells, nprobe, seed, on_gpu) -> np.ndarray:
     """FAISS k-means cells and each vector's ``nprobe`` nearest ones, nearest first."""
-    kmeans = faiss.Kmeans(
-        vectors.shape[1],
-        cells,
-        niter=KMEANS_ITERATIONS,
-        seed=seed,
-        spherical=True,
-        gpu=on_gpu,
-        max_points_per_centroid=KMEANS_POINTS_PER_CELL,
-        min_points_per_centroid=1,
-        verbose=False,
-    )
-    sample = _sample(len(vectors), cells * KMEANS_POINTS_PER_CELL, seed)
-    kmeans.train(vectors[sample] if sample is not None else vectors)
+    from curate.kmeans import train
+
+    trained = train(vectors, cells, KMEANS_ITERATIONS, seed, 1, KMEANS_POINTS_PER_CELL, gpu=on_gpu)
     centroids = faiss.IndexFlatIP(vectors.shape[1])
-    centroids.add(kmeans.centroids)
+    centroids.add(trained)
     if on_gpu:
         centroids = faiss.index_cpu_to_all_gpus(centroids)
     return centroids.search(vectors, nprobe)[1]
