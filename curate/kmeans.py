@@ -21,7 +21,7 @@ the cap: 20-30 minutes at 1M conversations on two cores. Two methods here:
 
 ``auto`` (the default) is flat up to ``FLAT_MAX`` clusters, where it is cheap, and
 two-level above: the choice and its quality (NMI against labelled categories, mean cosine
-to the centroid) are measured in BENCHMARKS.md, "Issue 19: clustering".
+to the centroid) are measured in BENCHMARKS.md, issue 19, "Clustering that scales".
 
 Everything is deterministic for a seed: samples come from a seeded generator, each cell's
 k-means from ``seed + cell``, and ties between centroids go to the lower number, as in a
@@ -218,31 +218,34 @@ class CentroidIndex:
     centroids: np.ndarray  # (k, d)
     probe: int = PROBE
 
+    def _probed(self, vectors: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Block by block, cell by cell: the rows probing the cell, the centroids listed under
+        it, and their cosines (rows x centroids): the one product both searches are made of."""
+        c = len(self.cells)
+        listed, list_bounds = grouped(nearest(self.centroids, self.cells)[0], c)
+        for lo in range(0, len(vectors), BLOCK):
+            block = vectors[lo : lo + BLOCK]
+            rows = np.repeat(np.arange(len(block)), min(self.probe, c))
+            by_cell, bounds = grouped(top_cells(block, self.cells, self.probe).reshape(-1), c)
+            for cell in range(c):
+                members = listed[list_bounds[cell] : list_bounds[cell + 1]]
+                queries = rows[by_cell[bounds[cell] : bounds[cell + 1]]]
+                if len(members) and len(queries):
+                    yield lo + queries, members, block[queries] @ self.centroids[members].T
+
     def search(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each row's most similar centroid among those listed under its ``probe`` nearest cells.
 
         Exact (equal to :func:`nearest`) when ``probe`` covers every cell; the share that
         differs at the default is measured in the tests and BENCHMARKS.md."""
-        n, c = len(vectors), len(self.cells)
-        listed, list_bounds = grouped(nearest(self.centroids, self.cells)[0], c)
+        n = len(vectors)
         best = np.full(n, -np.inf, np.float32)
         labels = np.full(n, len(self.centroids), np.int64)
-        for lo in range(0, n, BLOCK):
-            block = vectors[lo : lo + BLOCK]
-            probes = top_cells(block, self.cells, self.probe)
-            rows = np.repeat(np.arange(len(block)), probes.shape[1])
-            by_cell, bounds = grouped(probes.reshape(-1), c)
-            for cell in range(c):
-                members = listed[list_bounds[cell] : list_bounds[cell + 1]]
-                queries = rows[by_cell[bounds[cell] : bounds[cell + 1]]]
-                if len(members) == 0 or len(queries) == 0:
-                    continue
-                sims = block[queries] @ self.centroids[members].T
-                pick = sims.argmax(axis=1)
-                sim, label = sims[np.arange(len(pick)), pick], members[pick]
-                at = lo + queries
-                better = (sim > best[at]) | ((sim == best[at]) & (label < labels[at]))
-                best[at[better]], labels[at[better]] = sim[better], label[better]
+        for at, members, sims in self._probed(vectors):
+            pick = sims.argmax(axis=1)
+            sim, label = sims[np.arange(len(pick)), pick], members[pick]
+            better = (sim > best[at]) | ((sim == best[at]) & (label < labels[at]))
+            best[at[better]], labels[at[better]] = sim[better], label[better]
         unlisted = labels == len(self.centroids)  # every probed cell lists no centroid
         if unlisted.any():
             labels[unlisted], best[unlisted] = nearest(vectors[unlisted], self.centroids)
@@ -252,32 +255,17 @@ class CentroidIndex:
         """Each row's ``m`` most similar centroids (n, m), nearest first (ties: the lower
         number), among those listed under its ``probe`` nearest cells: the cells that dedup's
         partitioned search compares a vector with."""
-        n, c = len(vectors), len(self.cells)
+        n = len(vectors)
         m = min(m, len(self.centroids))
-        listed, list_bounds = grouped(nearest(self.centroids, self.cells)[0], c)
         best = np.full((n, m), -np.inf, np.float32)
         ids = np.full((n, m), len(self.centroids), np.int64)
-        for lo in range(0, n, BLOCK):
-            block = vectors[lo : lo + BLOCK]
-            rows = np.repeat(np.arange(len(block)), min(self.probe, c))
-            by_cell, bounds = grouped(top_cells(block, self.cells, self.probe).reshape(-1), c)
-            for cell in range(c):
-                members = listed[list_bounds[cell] : list_bounds[cell + 1]]
-                queries = rows[by_cell[bounds[cell] : bounds[cell + 1]]]
-                if len(members) == 0 or len(queries) == 0:
-                    continue
-                at = lo + queries
-                sims = np.concatenate([best[at], block[queries] @ self.centroids[members].T], 1)
-                cand = np.concatenate(
-                    [ids[at], np.broadcast_to(members, (len(at), len(members)))], 1
-                )
-                keep = (
-                    np.argsort(-sims, axis=1, kind="stable")[:, :m] if sims.shape[1] > m else None
-                )
-                if keep is not None:
-                    sims = np.take_along_axis(sims, keep, 1)
-                    cand = np.take_along_axis(cand, keep, 1)
-                best[at], ids[at] = sims, cand
+        for at, members, found in self._probed(vectors):
+            sims = np.concatenate([best[at], found], 1)
+            cand = np.concatenate([ids[at], np.broadcast_to(members, found.shape)], 1)
+            if sims.shape[1] > m:  # keep the m best so far
+                keep = np.argsort(-sims, axis=1, kind="stable")[:, :m]
+                sims, cand = np.take_along_axis(sims, keep, 1), np.take_along_axis(cand, keep, 1)
+            best[at], ids[at] = sims, cand
         order = np.lexsort((ids, -best), axis=1) if n else np.zeros((0, m), np.int64)
         ids = np.take_along_axis(ids, order, 1)
         short = (ids == len(self.centroids)).any(axis=1)  # probed cells listed fewer than m
